@@ -1,0 +1,1 @@
+"""Talking to a Salesforce org (real or the sandbox)."""
