@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from salesbridge.sandbox.auth import SessionStore
 from salesbridge.sandbox.records import Clock, RecordService
 from salesbridge.sandbox.schema import Schema
 from salesbridge.sandbox.store import Store
@@ -32,6 +33,7 @@ class Org:
         self.settings = settings or OrgSettings()
         self.clock = clock or Clock()
         self.records = RecordService(schema, store, self.clock)
+        self.sessions = SessionStore(store, self.settings.token_ttl_seconds)
 
     @property
     def api_version(self) -> str:
