@@ -1,0 +1,1 @@
+"""The sync engine: config, mapping, links, change detection, conflicts and runs."""

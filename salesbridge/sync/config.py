@@ -1,0 +1,338 @@
+"""The hub's configuration: one YAML file validated by Pydantic.
+
+Errors name the file, the key path and what was expected (``ConfigError``), because the person reading them is
+an admin editing YAML, not a Python programmer. Secrets are written as ``${ENV_NAME}`` and substituted from the
+environment at load time; they are kept as ``SecretStr`` so they never show in logs or reprs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+DEFAULT_CONFIG_PATH = "salesbridge.yaml"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(Exception):
+    """A configuration problem, located: which file, which key path, what was expected."""
+
+    def __init__(self, path: str | os.PathLike[str] | None, key: str, expected: str) -> None:
+        self.path = str(path) if path else "<config>"
+        self.key = key
+        self.expected = expected
+        super().__init__(f"{self.path}: {key or '<top level>'}: {expected}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class Direction(StrEnum):
+    TO_SALESFORCE = "to_salesforce"
+    FROM_SALESFORCE = "from_salesforce"
+    BOTH = "both"
+
+    def sends(self) -> bool:
+        """Does data flow from the app to Salesforce?"""
+        return self in (Direction.TO_SALESFORCE, Direction.BOTH)
+
+    def receives(self) -> bool:
+        """Does data flow from Salesforce to the app?"""
+        return self in (Direction.FROM_SALESFORCE, Direction.BOTH)
+
+
+class ConflictPolicy(StrEnum):
+    LAST_MODIFIED_WINS = "last_modified_wins"
+    SALESFORCE_WINS = "salesforce_wins"
+    APP_WINS = "app_wins"
+
+
+class SalesforceConnection(_Model):
+    """How to log in to an org (a real one or the sandbox). ``flow`` picks the login method."""
+
+    login_url: str = "https://login.salesforce.com"
+    flow: Literal["password", "client_credentials", "jwt", "soap"] = "password"
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    security_token: SecretStr | None = None
+    private_key: str | None = Field(default=None, description="PEM text or path, for the jwt flow")
+    verify: bool | str = Field(default=True, description="TLS: true, false, or a CA bundle path")
+    api_version: str = "62.0"
+
+    @model_validator(mode="after")
+    def _needs_for_flow(self) -> SalesforceConnection:
+        needs = {
+            "password": ("client_id", "client_secret", "username", "password"),
+            "client_credentials": ("client_id", "client_secret"),
+            "jwt": ("client_id", "username", "private_key"),
+            "soap": ("username", "password"),
+        }[self.flow]
+        missing = [name for name in needs if getattr(self, name) in (None, "")]
+        if missing:
+            raise ValueError(f"login flow '{self.flow}' needs {', '.join(missing)}")
+        return self
+
+
+class AppConnection(_Model):
+    """The app's database: any SQLAlchemy URL (``sqlite:///app.db``, ``postgresql+psycopg://...``)."""
+
+    url: str
+
+
+class Connections(_Model):
+    salesforce: SalesforceConnection
+    app: AppConnection
+
+
+class ValueMap(_Model):
+    """Values of one field translated between the sides, per direction.
+
+    Written in YAML either as a plain mapping ``{app value: Salesforce value}`` (inverted for the other
+    direction; it must then be one-to-one) or with explicit ``to_salesforce`` / ``from_salesforce`` tables. A
+    value with no entry is a per-record error unless the direction declares a default.
+    """
+
+    to_salesforce: dict[str, str] = Field(default_factory=dict)
+    from_salesforce: dict[str, str] = Field(default_factory=dict)
+    default_to_salesforce: str | None = None
+    default_from_salesforce: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_mapping(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError("a value map is a mapping of app values to Salesforce values")
+        detailed = {"to_salesforce", "from_salesforce", "default_to_salesforce", "default_from_salesforce"}
+        if data and set(data) <= detailed:
+            return data
+        forward = {str(k): str(v) for k, v in data.items()}
+        inverse: dict[str, str] = {}
+        for app_value, sf_value in forward.items():
+            if sf_value in inverse:
+                raise ValueError(
+                    f"Salesforce value '{sf_value}' is mapped from both '{inverse[sf_value]}' and "
+                    f"'{app_value}'; write explicit to_salesforce/from_salesforce tables"
+                )
+            inverse[sf_value] = app_value
+        return {"to_salesforce": forward, "from_salesforce": inverse}
+
+
+Transform = Literal["none", "strip", "lower", "upper", "title"]
+
+
+class FieldMap(_Model):
+    """One Salesforce field <-> one app column."""
+
+    salesforce: str
+    app: str
+    direction: Direction | None = Field(default=None, description="limits this field to one direction")
+    values: str | None = Field(default=None, description="name of a value map")
+    transform: Transform = "none"
+
+    def flows_to_salesforce(self, flow_direction: Direction) -> bool:
+        return flow_direction.sends() and (self.direction is None or self.direction.sends())
+
+    def flows_from_salesforce(self, flow_direction: Direction) -> bool:
+        return flow_direction.receives() and (self.direction is None or self.direction.receives())
+
+
+class KeyConfig(_Model):
+    """How a record on one side finds its twin on the other.
+
+    ``app`` is the table's key column (default: its primary key). ``salesforce_id_column`` optionally keeps the
+    Salesforce Id in an app column too. ``external_id`` names a Salesforce external-id field holding the app
+    key: creates then go through upsert, which makes a retried create after a crash idempotent.
+    """
+
+    app: str | None = None
+    salesforce_id_column: str | None = None
+    external_id: str | None = None
+
+
+class FilterConfig(_Model):
+    salesforce: str | None = Field(default=None, description="a SOQL condition, e.g. Sync_with_Hub__c = true")
+    app: str | None = Field(default=None, description="a SQL condition on the table, e.g. active = 1")
+
+
+class FlowConfig(_Model):
+    """One Salesforce object kept in step with one app table."""
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_\-]*$")
+    salesforce: str
+    table: str
+    direction: Direction = Direction.BOTH
+    key: KeyConfig = Field(default_factory=KeyConfig)
+    fields: list[FieldMap]
+    filter: FilterConfig = Field(default_factory=FilterConfig)
+    conflict: ConflictPolicy = ConflictPolicy.LAST_MODIFIED_WINS
+    deletes: bool = Field(default=True, description="propagate deletes in the flow's direction(s)")
+    enabled: bool = True
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _field_shorthand(cls, data: Any) -> Any:
+        """``{LastName: last_name, Status: {app: stage, values: pipeline}}`` -> a list of FieldMap."""
+        if isinstance(data, dict):
+            items = []
+            for sf_field, spec in data.items():
+                if isinstance(spec, str):
+                    items.append({"salesforce": sf_field, "app": spec})
+                elif isinstance(spec, dict):
+                    items.append({"salesforce": sf_field, **spec})
+                else:
+                    raise ValueError(f"field '{sf_field}': expected a column name or a mapping with 'app'")
+            return items
+        return data
+
+    @model_validator(mode="after")
+    def _unique_fields(self) -> FlowConfig:
+        seen_sf: set[str] = set()
+        seen_app: set[str] = set()
+        for field_map in self.fields:
+            if field_map.salesforce.lower() in seen_sf:
+                raise ValueError(f"Salesforce field '{field_map.salesforce}' is mapped twice")
+            if field_map.app in seen_app:
+                raise ValueError(f"column '{field_map.app}' is mapped twice")
+            seen_sf.add(field_map.salesforce.lower())
+            seen_app.add(field_map.app)
+        if not self.fields:
+            raise ValueError("a flow needs at least one field")
+        return self
+
+
+class SyncSettings(_Model):
+    """Engine-wide knobs; the defaults follow Salesforce's per-call caps."""
+
+    bulk_threshold: int = Field(default=2000, ge=1, description="records per write above which Bulk API 2.0 is used")
+    page_size: int = Field(default=2000, ge=200, le=2000)
+    overlap_seconds: int = Field(default=300, ge=0, description="SystemModstamp overlap window")
+    budget_share: float | None = Field(default=0.9, gt=0, le=1, description="stop a run at this share of the "
+                                       "org's daily API limit")
+    change_batch: int = Field(default=10000, ge=1, description="local changes handled per run and flow")
+
+
+class HubConfig(_Model):
+    connections: Connections
+    store: AppConnection | None = Field(default=None, description="hub state database; default: the app's")
+    settings: SyncSettings = Field(default_factory=SyncSettings)
+    flows: list[FlowConfig] = Field(default_factory=list)
+    value_maps: dict[str, ValueMap] = Field(default_factory=dict)
+
+    def reference_problems(self) -> list[tuple[str, str]]:
+        """Cross-references Pydantic cannot check field by field: (key path, what is wrong)."""
+        problems: list[tuple[str, str]] = []
+        names: set[str] = set()
+        for index, flow in enumerate(self.flows):
+            if flow.name in names:
+                problems.append((f"flows[{index}].name", f"flow name '{flow.name}' is used twice"))
+            names.add(flow.name)
+            for field_map in flow.fields:
+                if field_map.values and field_map.values not in self.value_maps:
+                    defined = ", ".join(self.value_maps) or "none"
+                    problems.append((
+                        f"flows[{index}].fields.{field_map.salesforce}.values",
+                        f"value map '{field_map.values}' is not defined under value_maps (defined: {defined})",
+                    ))
+        return problems
+
+    @property
+    def store_url(self) -> str:
+        return (self.store or self.connections.app).url
+
+    def flow(self, name: str) -> FlowConfig:
+        for flow in self.flows:
+            if flow.name == name:
+                return flow
+        known = ", ".join(f.name for f in self.flows) or "none"
+        raise ConfigError(None, "flows", f"no flow named '{name}' (known: {known})")
+
+
+def substitute_env(data: Any, path: str = "", environ: dict[str, str] | None = None,
+                   source: str | None = None) -> Any:
+    """Replace ``${NAME}`` and ``${NAME:-default}`` in every string, recursively.
+
+    An unset variable without a default is an error naming the key that refers to it.
+    """
+    env = os.environ if environ is None else environ
+    if isinstance(data, dict):
+        return {k: substitute_env(v, f"{path}.{k}" if path else str(k), env, source) for k, v in data.items()}
+    if isinstance(data, list):
+        return [substitute_env(v, f"{path}[{i}]", env, source) for i, v in enumerate(data)]
+    if isinstance(data, str):
+        def replace(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            raise ConfigError(source, path, f"environment variable {name} is not set")
+
+        return _ENV_REF.sub(replace, data)
+    return data
+
+
+def _key_path(location: tuple[Any, ...], data: Any) -> str:
+    """Pydantic's error location as the YAML key path an admin would write (``flows[0].fields.Status``).
+
+    Flow fields may be written as a mapping that validation turns into a list: an index into such a mapping
+    is shown as the Salesforce field name the admin wrote.
+    """
+    path = ""
+    node = data
+    for item in location:
+        if isinstance(item, int):
+            if isinstance(node, dict):
+                keys = list(node)
+                key = keys[item] if item < len(keys) else item
+                path += f".{key}"
+                node = node.get(key)
+            else:
+                path += f"[{item}]"
+                node = node[item] if isinstance(node, list) and item < len(node) else None
+        else:
+            path += f".{item}" if path else str(item)
+            node = node.get(item) if isinstance(node, dict) else None
+    return path
+
+
+def parse_config(data: Any, source: str | os.PathLike[str] | None = None,
+                 environ: dict[str, str] | None = None) -> HubConfig:
+    """Validate already-loaded YAML data; raises ConfigError for the first problem found."""
+    if not isinstance(data, dict):
+        raise ConfigError(source, "", "expected a mapping with 'connections' and 'flows'")
+    data = substitute_env(data, environ=environ, source=str(source) if source else None)
+    try:
+        config = HubConfig.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        message = first["msg"].removeprefix("Value error, ")
+        raise ConfigError(source, _key_path(tuple(first["loc"]), data), message) from None
+    for key, problem in config.reference_problems():
+        raise ConfigError(source, key, problem)
+    return config
+
+
+def load_config(path: str | os.PathLike[str] | None = None, environ: dict[str, str] | None = None) -> HubConfig:
+    """Read and validate the YAML file at ``path`` (default ``$SALESBRIDGE_CONFIG`` or salesbridge.yaml)."""
+    config_path = Path(path or os.environ.get("SALESBRIDGE_CONFIG", DEFAULT_CONFIG_PATH))
+    try:
+        text = config_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(config_path, "", "file not found") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        raise ConfigError(config_path, "", f"not valid YAML ({where}): {getattr(error, 'problem', error)}") \
+            from None
+    return parse_config(data, config_path, environ)
