@@ -22,6 +22,12 @@ from salesbridge.sandbox.store import Store
 SYSTEM_FIELDS = ("Id", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp",
                  "IsDeleted")
 
+#: A server-side rule run on a write: (service, the complete record, acting user id). It may change the record
+#: (``before_insert`` only), write other records through the service, or raise SandboxApiError to refuse.
+RecordHook = Callable[["RecordService", dict[str, Any], str], None]
+#: When hooks run: just before a new record is stored, and just after a record is soft-deleted.
+HOOK_EVENTS = ("before_insert", "after_delete")
+
 
 class Clock:
     """Wall-clock UTC time, strictly increasing by at least a millisecond between calls.
@@ -59,6 +65,23 @@ class RecordService:
         self.schema = schema
         self.store = store
         self.clock = clock or Clock()
+        self._hooks: dict[tuple[str, str], list[RecordHook]] = {}
+
+    # -- hooks -------------------------------------------------------------------------------------
+    def add_hook(self, event: str, object_name: str, hook: RecordHook) -> None:
+        """Run ``hook`` on ``event`` for records of ``object_name``.
+
+        Some objects have server-side effects (a ContentVersion makes its ContentDocument, deleting a document
+        deletes its versions); hooks keep those rules in their own modules while every API still writes
+        through this one path, inside the write's transaction.
+        """
+        if event not in HOOK_EVENTS:
+            raise ValueError(f"unknown hook event {event!r}; expected one of {HOOK_EVENTS}")
+        self._hooks.setdefault((event, object_name.lower()), []).append(hook)
+
+    def _run_hooks(self, event: str, object_name: str, record: dict[str, Any], user_id: str) -> None:
+        for hook in self._hooks.get((event, object_name.lower()), ()):
+            hook(self, record, user_id)
 
     # -- lookups -----------------------------------------------------------------------------------
     def object_def(self, object_name: str) -> ObjectDef:
@@ -109,22 +132,35 @@ class RecordService:
         object_def = self.object_def(object_name)
         if not object_def.createable:
             raise SandboxApiError("INVALID_TYPE", f"Cannot create {object_def.name}", status=400)
-        with self.store.lock:
+        with self.store.lock, self.store.transaction():
             clean = validation.prepare_create(self, object_def, values)
-            stamp = format_datetime(self.clock.now())
-            record_id = self.store.new_id(object_def.key_prefix)
-            record: dict[str, Any] = {name: None for name in object_def.fields}
-            record.update(clean)
-            record.update({
-                "Id": record_id, "IsDeleted": False, "CreatedDate": stamp, "CreatedById": user_id,
-                "LastModifiedDate": stamp, "LastModifiedById": user_id, "SystemModstamp": stamp,
-            })
-            if "OwnerId" in object_def.fields and not record.get("OwnerId"):
-                record["OwnerId"] = user_id
-            validation.derive(self, object_def, record)
-            validation.check_unique(self, object_def, record)
-            self.store.put(object_def.name, record)
-            return record_id
+            return self._insert(object_def, clean, user_id)
+
+    def system_create(self, object_name: str, values: dict[str, Any], user_id: str) -> str:
+        """Insert a record the API may not create itself (a ContentDocument, made by its first version).
+
+        Values are taken as given (no field validation), but system fields and hooks apply as for ``create``.
+        """
+        object_def = self.object_def(object_name)
+        with self.store.lock, self.store.transaction():
+            return self._insert(object_def, dict(values), user_id)
+
+    def _insert(self, object_def: ObjectDef, clean: dict[str, Any], user_id: str) -> str:
+        stamp = format_datetime(self.clock.now())
+        record_id = self.store.new_id(object_def.key_prefix)
+        record: dict[str, Any] = {name: None for name in object_def.fields}
+        record.update(clean)
+        record.update({
+            "Id": record_id, "IsDeleted": False, "CreatedDate": stamp, "CreatedById": user_id,
+            "LastModifiedDate": stamp, "LastModifiedById": user_id, "SystemModstamp": stamp,
+        })
+        if "OwnerId" in object_def.fields and not record.get("OwnerId"):
+            record["OwnerId"] = user_id
+        validation.derive(self, object_def, record)
+        validation.check_unique(self, object_def, record)
+        self._run_hooks("before_insert", object_def.name, record, user_id)
+        self.store.put(object_def.name, record)
+        return record_id
 
     def update(self, object_name: str, record_id: str, values: dict[str, Any], user_id: str) -> None:
         """Change a live record; 404 when it does not exist or is deleted (ENTITY_IS_DELETED)."""
@@ -213,8 +249,24 @@ class RecordService:
             if owner_object is not None and not owner_object.deletable:
                 raise SandboxApiError("INSUFFICIENT_ACCESS_OR_READONLY",
                                       f"cannot delete {owner_object.name}", status=400)
+            self._soft_delete(existing, user_id)
+
+    def system_delete(self, record_id: str, user_id: str) -> None:
+        """Soft-delete as the side effect of another delete (a document's versions), whatever the API allows.
+
+        Already deleted or unknown records are left alone, so cascades may overlap.
+        """
+        with self.store.lock:
+            existing = self.store.get(ids.to_18(record_id))
+            if existing is not None and not existing.get("IsDeleted"):
+                self._soft_delete(existing, user_id)
+
+    def _soft_delete(self, existing: dict[str, Any], user_id: str) -> None:
+        object_name = self.store.object_of(existing["Id"]) or ""
+        with self.store.transaction():
             record = dict(existing)
             stamp = format_datetime(self.clock.now())
             record.update({"IsDeleted": True, "LastModifiedDate": stamp, "LastModifiedById": user_id,
                            "SystemModstamp": stamp, "_DeletedDate": stamp})
-            self.store.put(self.store.object_of(full) or "", record)
+            self.store.put(object_name, record)
+            self._run_hooks("after_delete", object_name, record, user_id)
