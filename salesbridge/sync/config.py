@@ -222,7 +222,6 @@ class SyncSettings(_Model):
 
 class HubConfig(_Model):
     connections: Connections
-    store: AppConnection | None = Field(default=None, description="hub state database; default: the app's")
     settings: SyncSettings = Field(default_factory=SyncSettings)
     flows: list[FlowConfig] = Field(default_factory=list)
     value_maps: dict[str, ValueMap] = Field(default_factory=dict)
@@ -246,7 +245,8 @@ class HubConfig(_Model):
 
     @property
     def store_url(self) -> str:
-        return (self.store or self.connections.app).url
+        """The hub keeps its state in the app's database, so app writes and their state commit together."""
+        return self.connections.app.url
 
     def flow(self, name: str) -> FlowConfig:
         for flow in self.flows:

@@ -131,3 +131,9 @@ def values_hash(values: Mapping[str, Any]) -> str:
     """A short digest of mapped values, stored on the link to recognise echoes and no-op changes."""
     text = json.dumps({k: canonical(v) for k, v in sorted(values.items())}, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def jsonable(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Values as a JSON column stores them (dates and decimals as text), for error payloads and conflicts."""
+    return {k: (v if isinstance(v, str | int | float | bool) or v is None else canonical(v))
+            for k, v in values.items()}
