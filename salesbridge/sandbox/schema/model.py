@@ -40,6 +40,16 @@ class FieldDef:
     name_field: bool = False
     filterable: bool = True
     sortable: bool = True
+    #: Auto-number display format (``{00000000}``, ``CR-{0000}``); empty for ordinary fields.
+    auto_number_format: str = ""
+    #: The first number an auto-number field hands out.
+    auto_number_start: int = 1
+    #: Formula or roll-up fields: computed by the server, never written.
+    calculated: bool = False
+    #: Usable to identify a record (upsert, Bulk relationship columns): Id, Name, Email, external ids...
+    id_lookup: bool = False
+    #: Deleting the parent deletes the records that point at it (master-detail and some standard lookups).
+    cascade_delete: bool = False
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -49,6 +59,10 @@ class FieldDef:
     def required_on_create(self) -> bool:
         """Salesforce's rule: not nillable, createable and not given a default by the server."""
         return not self.nillable and self.createable and not self.defaulted_on_create and self.type != "boolean"
+
+    @property
+    def auto_number(self) -> bool:
+        return bool(self.auto_number_format)
 
     @property
     def is_polymorphic(self) -> bool:
