@@ -22,6 +22,7 @@ import base64
 import binascii
 import hashlib
 import posixpath
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
@@ -50,6 +51,8 @@ _FILE_TYPES = {
 }
 
 router = APIRouter()
+#: Write paths that already have the Files rules (so that installing twice cannot make two documents).
+_installed: weakref.WeakSet[RecordService] = weakref.WeakSet()
 
 
 # -- settings and storage ---------------------------------------------------------------------------------
@@ -121,8 +124,11 @@ def _too_large(limit: int) -> SandboxApiError:
 
 # -- hooks ----------------------------------------------------------------------------------------------
 def install(org: Org) -> None:
-    """Register the Files rules on the org's write path (once per org)."""
+    """Register the Files rules on the org's write path; calling it again for the same org does nothing."""
     records = org.records
+    if records in _installed:
+        return
+    _installed.add(records)
     records.add_hook("before_insert", "ContentVersion",
                      lambda service, record, user_id: _insert_version(org, service, record, user_id))
     records.add_hook("before_insert", "ContentDocumentLink",
