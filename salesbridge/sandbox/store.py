@@ -165,6 +165,23 @@ class Store:
             self._dirty.discard(record_id)
         self._undo = None
 
+    def delete_all(self, keep_objects: tuple[str, ...] = ()) -> int:
+        """Remove every record (not a soft delete) except those of ``keep_objects``; answers how many.
+
+        For the admin "reset" of a test org; id sequences continue so ids are never reused.
+        """
+        keep = {name.lower() for name in keep_objects}
+        with self.lock:
+            doomed = [record_id for record_id, object_name in self._object_of.items()
+                      if object_name.lower() not in keep]
+            for record_id in doomed:
+                del self._by_object[self._object_of.pop(record_id).lower()][record_id]
+                self._dirty.discard(record_id)
+            self._db.execute("BEGIN")
+            self._db.executemany("DELETE FROM records WHERE id = ?", [(record_id,) for record_id in doomed])
+            self._db.execute("COMMIT")
+            return len(doomed)
+
     # -- small persistent key/value state (tokens, bulk jobs, usage counters) -----------------------
     def kv_get(self, key: str, default: Any = None) -> Any:
         with self.lock:

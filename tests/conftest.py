@@ -1,0 +1,77 @@
+"""Shared fixtures: a real sandbox server over HTTPS on a loopback port, and clients logged in to it.
+
+- ``sandbox``: a fresh in-memory org per test (``.url``, ``.ca_path``, ``.org``, ``.login()``, ``.http()``).
+- ``shared_sandbox``: one org for the whole session, for tests that only read or that build expensive data.
+- ``sf``: an unmodified ``simple_salesforce.Salesforce`` logged in to ``sandbox`` (API version 62.0).
+- ``postgres_url``: SQLAlchemy URL of the test PostgreSQL; fails (never skips) when it is unreachable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from urllib.parse import urlparse
+
+import psycopg
+import pytest
+import requests
+from simple_salesforce import Salesforce
+
+from salesbridge.sandbox.server import RunningSandbox, start_in_thread
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+#: requests lets these override ``Session.verify`` (requests issue 3829), which would stop a session that
+#: trusts the sandbox's certificate from trusting it.
+_CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_verify_is_honoured() -> Iterator[None]:
+    saved = {name: os.environ.pop(name) for name in _CA_BUNDLE_VARIABLES if name in os.environ}
+    yield
+    os.environ.update(saved)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[RunningSandbox]:
+    running = start_in_thread()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_sandbox() -> Iterator[RunningSandbox]:
+    running = start_in_thread()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def salesforce_client(running: RunningSandbox, version: str = "62.0") -> Salesforce:
+    """simple-salesforce as an application would build it: instance URL, session id, a verifying session."""
+    instance_url, access_token = running.login()
+    session = requests.Session()
+    session.verify = running.ca_path
+    return Salesforce(instance_url=instance_url, session_id=access_token, session=session, version=version)
+
+
+@pytest.fixture
+def sf(sandbox: RunningSandbox) -> Salesforce:
+    return salesforce_client(sandbox)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    url = os.environ.get("SALESBRIDGE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
+    parsed = urlparse(url)
+    conninfo = parsed._replace(scheme="postgresql").geturl()
+    try:
+        with psycopg.connect(conninfo, connect_timeout=5) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error as error:
+        pytest.fail(f"PostgreSQL is required for this test and is unreachable at {url} "
+                    f"(set SALESBRIDGE_TEST_POSTGRES_URL): {error}")
+    return url
