@@ -17,6 +17,7 @@ from salesbridge.sandbox.faults import FaultMiddleware
 from salesbridge.sandbox.http import error_response
 from salesbridge.sandbox.limits import ApiLimitMiddleware
 from salesbridge.sandbox.org import Org
+from salesbridge.sandbox.rest import not_found_handler as rest_not_found_handler
 
 #: Routers written alongside this module; included when present (TODO(server): plain imports once all exist).
 #: files comes before rest: its ``sobjects/ContentVersion/{id}/VersionData`` would otherwise be taken by REST's
@@ -43,6 +44,8 @@ def create_app(org: Org) -> FastAPI:
     async def _api_error(request: Request, error: SandboxApiError):  # noqa: ANN202
         return error_response(error)
 
+    # Paths no router serves answer Salesforce's 404 list (simple-salesforce reads [0]['errorCode']).
+    app.add_exception_handler(404, rest_not_found_handler)
     app.include_router(oauth.router)
     app.include_router(soap.router)
     app.include_router(admin.router)

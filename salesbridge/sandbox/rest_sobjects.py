@@ -40,17 +40,17 @@ def describe_global(ctx: RestContext) -> RestAnswer:
 
 
 def describe_sobject(ctx: RestContext, sobject: str) -> RestAnswer:
+    object_def = object_def_or_404(ctx, sobject)
     from salesbridge.sandbox.describe import describe_object
 
-    object_def = object_def_or_404(ctx, sobject)
     return RestAnswer(200, describe_object(ctx.org, object_def))
 
 
 def sobject_basic_info(ctx: RestContext, sobject: str) -> RestAnswer:
     """``GET sobjects/T/``: the object's describeGlobal entry and its most recently changed records."""
+    object_def = object_def_or_404(ctx, sobject)
     from salesbridge.sandbox.describe import describe_global as build
 
-    object_def = object_def_or_404(ctx, sobject)
     entry = next((item for item in build(ctx.org).get("sobjects", [])
                   if str(item.get("name", "")).lower() == object_def.name.lower()), {"name": object_def.name})
     recent = sorted(ctx.org.store.records(object_def.name), key=lambda r: r.get("LastModifiedDate") or "",
@@ -109,12 +109,21 @@ def _external_field(object_def: ObjectDef, field_name: str) -> str:
 
 
 def _matches(ctx: RestContext, object_def: ObjectDef, field_name: str, value: str) -> list[dict[str, Any]]:
+    """Live records whose external id is ``value``.
+
+    Clients that form-encode the value (simple-salesforce's ``get_by_custom_id`` uses ``quote_plus``) send a
+    space as ``+``, which Salesforce's Java decoding reads back as a space: a value with ``+`` that finds
+    nothing is tried again that way.
+    """
     if field_name == "Id":
         try:
             return [ctx.org.records.get(object_def.name, value)]
         except SandboxApiError:
             return []
-    return ctx.org.records.find_by_field(object_def.name, field_name, value)
+    found = ctx.org.records.find_by_field(object_def.name, field_name, value)
+    if not found and "+" in value:
+        found = ctx.org.records.find_by_field(object_def.name, field_name, value.replace("+", " "))
+    return found
 
 
 def _multiple_choices(ctx: RestContext, object_def: ObjectDef, records: list[dict[str, Any]]) -> RestAnswer:
