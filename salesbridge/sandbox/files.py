@@ -191,10 +191,10 @@ def _existing_document(service: RecordService, document_id: str) -> str:
     except ValueError:
         raise SandboxApiError("MALFORMED_ID", f"Malformed ContentDocument ID: {document_id}",
                               fields=["ContentDocumentId"]) from None
-    document = service.store.get(full)
-    if document is None or service.store.object_of(full) != "ContentDocument" or document.get("IsDeleted"):
+    if service.store.object_of(full) != "ContentDocument":
         raise SandboxApiError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id",
                               fields=["ContentDocumentId"])
+    _check_reference(service, full, "ContentDocumentId")
     return full
 
 
@@ -246,17 +246,19 @@ def _share_new_document(service: RecordService, document_id: str, record: dict[s
                                   fields=["FirstPublishLocationId"]) from None
         record["FirstPublishLocationId"] = location
         if location != owner_id:
-            if not _is_live(service, location):
-                raise SandboxApiError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id",
-                                      fields=["FirstPublishLocationId"])
+            _check_reference(service, location, "FirstPublishLocationId")
             service.system_create("ContentDocumentLink",
                                   {"ContentDocumentId": document_id, "LinkedEntityId": location,
                                    "ShareType": "V", "Visibility": "AllUsers"}, user_id)
 
 
-def _is_live(service: RecordService, record_id: str) -> bool:
+def _check_reference(service: RecordService, record_id: str, field_name: str) -> None:
+    """An id that must name a live record: unknown is INVALID_CROSS_REFERENCE_KEY, deleted ENTITY_IS_DELETED."""
     record = service.store.get(record_id)
-    return record is not None and not record.get("IsDeleted")
+    if record is None:
+        raise SandboxApiError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", fields=[field_name])
+    if record.get("IsDeleted"):
+        raise SandboxApiError("ENTITY_IS_DELETED", "entity is deleted", fields=[field_name])
 
 
 def _check_link(service: RecordService, record: dict[str, Any]) -> None:
@@ -271,12 +273,11 @@ def _check_link(service: RecordService, record: dict[str, Any]) -> None:
         except ValueError:
             raise SandboxApiError("MALFORMED_ID", f"Malformed id: {value}", fields=[field_name]) from None
     document_id, entity_id = record["ContentDocumentId"], record["LinkedEntityId"]
-    if service.store.object_of(document_id) != "ContentDocument" or not _is_live(service, document_id):
+    if service.store.object_of(document_id) != "ContentDocument":
         raise SandboxApiError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id",
                               fields=["ContentDocumentId"])
-    if not _is_live(service, entity_id):
-        raise SandboxApiError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id",
-                              fields=["LinkedEntityId"])
+    for field_name, target in (("ContentDocumentId", document_id), ("LinkedEntityId", entity_id)):
+        _check_reference(service, target, field_name)
     for link in service.store.records("ContentDocumentLink"):
         if link.get("ContentDocumentId") == document_id and link.get("LinkedEntityId") == entity_id:
             raise SandboxApiError("DUPLICATE_VALUE",
