@@ -31,6 +31,7 @@ from fastapi.responses import Response
 from salesbridge.sandbox import ids
 from salesbridge.sandbox.errors import SandboxApiError, not_found
 from salesbridge.sandbox.http import OrgDep, UserDep
+from salesbridge.sandbox.soql import ast as soql_ast
 
 if TYPE_CHECKING:
     from salesbridge.sandbox.org import Org
@@ -294,6 +295,38 @@ def _delete_document_parts(service: RecordService, document: dict[str, Any], use
     for link in list(service.store.records("ContentDocumentLink")):
         if link.get("ContentDocumentId") == document_id:
             service.system_delete(link["Id"], user_id)
+
+
+# -- query restriction ----------------------------------------------------------------------------------
+#: Fields a ContentDocumentLink query may be narrowed by (the API guide's "id, LinkedEntityId and documentID").
+_LINK_FILTER_FIELDS = frozenset({"id", "contentdocumentid", "linkedentityid"})
+LINK_QUERY_RESTRICTION = (
+    "Implementation restriction: ContentDocumentLink requires a filter by a single Id on ContentDocumentId or "
+    "LinkedEntityId using the equals operator or multiple Id's using the IN operator."
+)
+
+
+def check_link_query(query: soql_ast.Query) -> None:
+    """Refuse a ContentDocumentLink query that is not narrowed to given ids, as Salesforce does.
+
+    The filter must be ``=`` or ``IN`` on Id, ContentDocumentId or LinkedEntityId, either the whole WHERE clause
+    or one of its top-level AND terms. Child subqueries (``Account.ContentDocumentLinks``) are narrowed by their
+    parent and are not checked.
+    """
+    if query.object_name.lower() != "contentdocumentlink":
+        return
+    terms = query.where.items if isinstance(query.where, soql_ast.And) else (query.where,)
+    if not any(_narrows_to_ids(term) for term in terms):
+        raise SandboxApiError("MALFORMED_QUERY", LINK_QUERY_RESTRICTION)
+
+
+def _narrows_to_ids(term: soql_ast.Condition | None) -> bool:
+    if not isinstance(term, soql_ast.Comparison) or not isinstance(term.operand, soql_ast.FieldPath):
+        return False
+    parts = [part.lower() for part in term.operand.parts]
+    if len(parts) > 2 or (len(parts) == 2 and parts[0] != "contentdocumentlink"):
+        return False
+    return parts[-1] in _LINK_FILTER_FIELDS and term.operator.upper() in ("=", "IN")
 
 
 # -- download ---------------------------------------------------------------------------------------------

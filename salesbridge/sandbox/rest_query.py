@@ -37,11 +37,13 @@ def _page_answer(ctx: RestContext, cursor: QueryCursor, offset: int) -> RestAnsw
 
 
 def _run(ctx: RestContext, resource: str, include_deleted: bool) -> RestAnswer:
-    from salesbridge.sandbox.soql import execute
+    from salesbridge.sandbox.files import check_link_query
+    from salesbridge.sandbox.soql import execute, parse
 
     text = ctx.query.get("q")
     if text is None or not text.strip():
         raise SandboxApiError("MALFORMED_QUERY", "A query string has to be specified")
+    check_link_query(parse(text))
     result = execute(text, ctx.org.schema, ctx.org.store, include_deleted=include_deleted,
                      api_version=ctx.version, now=ctx.org.clock.now())
     size = batch_size(ctx)

@@ -210,3 +210,24 @@ def test_download_needs_a_session_and_an_existing_version(sandbox: RunningSandbo
 
     missing = download(sf, f"/services/data/v62.0/sobjects/ContentVersion/{ids.make_id('068', 999)}/VersionData")
     assert missing[0] == 404
+
+
+def test_link_queries_must_be_narrowed_to_ids(sf: Salesforce) -> None:
+    account_id = sf.Account.create({"Name": "Acme"})["id"]
+    upload(sf, b"x", FirstPublishLocationId=account_id)
+
+    for unfiltered in ("SELECT Id FROM ContentDocumentLink",
+                       "SELECT Id FROM ContentDocumentLink WHERE ShareType = 'V'",
+                       f"SELECT Id FROM ContentDocumentLink WHERE LinkedEntityId != '{account_id}'"):
+        with pytest.raises(SalesforceMalformedRequest) as refused:
+            sf.query(unfiltered)
+        assert error_code(refused.value) == "MALFORMED_QUERY"
+        assert refused.value.content[0]["message"].startswith(
+            "Implementation restriction: ContentDocumentLink requires a filter by a single Id")
+
+    narrowed = sf.query(f"SELECT Id FROM ContentDocumentLink WHERE ShareType = 'V' "
+                        f"AND LinkedEntityId IN ('{account_id}')")
+    assert narrowed["totalSize"] == 1
+    children = sf.query(f"SELECT (SELECT ContentDocumentId FROM ContentDocumentLinks) FROM Account "
+                        f"WHERE Id = '{account_id}'")
+    assert children["records"][0]["ContentDocumentLinks"]["totalSize"] == 1
