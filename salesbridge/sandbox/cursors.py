@@ -56,7 +56,8 @@ class CursorStore:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.ttl_seconds = ttl_seconds
         self.per_user = per_user
-        self._clock = clock
+        #: Seconds, monotonic; tests replace it to expire cursors without waiting.
+        self.clock = clock
         self._cursors: OrderedDict[str, QueryCursor] = OrderedDict()
         self._sequence = itertools.count(1)
         self._lock = threading.Lock()
@@ -65,7 +66,7 @@ class CursorStore:
              batch_size: int) -> QueryCursor:
         """Keep a result; releases expired cursors and the user's oldest beyond the per-user limit."""
         with self._lock:
-            now = self._clock()
+            now = self.clock()
             self._expire(now)
             cursor = QueryCursor(ids.make_id(LOCATOR_PREFIX, next(self._sequence)), user_id, resource, records,
                                  total_size, batch_size, now)
@@ -78,7 +79,7 @@ class CursorStore:
     def get(self, cursor_id: str, user_id: str) -> QueryCursor | None:
         """A live cursor of this user (touching it keeps it alive), or None."""
         with self._lock:
-            now = self._clock()
+            now = self.clock()
             self._expire(now)
             cursor = self._cursors.get(cursor_id)
             if cursor is None or cursor.user_id != user_id:
