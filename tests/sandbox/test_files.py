@@ -231,3 +231,19 @@ def test_link_queries_must_be_narrowed_to_ids(sf: Salesforce) -> None:
     children = sf.query(f"SELECT (SELECT ContentDocumentId FROM ContentDocumentLinks) FROM Account "
                         f"WHERE Id = '{account_id}'")
     assert children["records"][0]["ContentDocumentLinks"]["totalSize"] == 1
+
+
+def test_bulk_insert_of_versions_gets_the_same_rules(sf: Salesforce) -> None:
+    account_id = sf.Account.create({"Name": "Acme"})["id"]
+    [result] = sf.bulk2.ContentVersion.insert(records=[
+        {"Title": "bulk one", "PathOnClient": "one.txt", "VersionData": b64(b"first file"),
+         "FirstPublishLocationId": account_id},
+        {"Title": "bulk two", "PathOnClient": "two.txt", "VersionData": "%%%"},
+    ], wait=0.1)
+
+    assert (result["numberRecordsProcessed"], result["numberRecordsFailed"]) == (2, 1)
+    version = sf.query("SELECT Id, ContentDocumentId, VersionData FROM ContentVersion")["records"]
+    assert len(version) == 1
+    assert download(sf, version[0]["VersionData"])[2] == b"first file"
+    links = sf.query(f"SELECT ContentDocumentId FROM ContentDocumentLink WHERE LinkedEntityId = '{account_id}'")
+    assert [row["ContentDocumentId"] for row in links["records"]] == [version[0]["ContentDocumentId"]]
