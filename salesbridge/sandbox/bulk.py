@@ -91,8 +91,7 @@ async def change_ingest_job(version: str, job_id: str, request: Request, org: Or
                             user_id: UserDep) -> JSONResponse:
     service, _ = _service(org, version, "ingest")
     body = await _json_body(request)
-    job = await run_in_threadpool(service.change_state, "ingest", job_id, body)
-    return JSONResponse(job.summary())
+    return JSONResponse(await run_in_threadpool(service.change_state, "ingest", job_id, body))
 
 
 @router.delete(_BASE + "/ingest/{job_id}")
@@ -126,8 +125,7 @@ _results_route("unprocessedRecords", "unprocessed")
 async def create_query_job(version: str, request: Request, org: OrgDep, user_id: UserDep) -> JSONResponse:
     service, api_version = _service(org, version, "query")
     body = await _json_body(request)
-    job = await run_in_threadpool(service.create_query_job, body, user_id, api_version)
-    return JSONResponse(job.summary())
+    return JSONResponse(await run_in_threadpool(service.create_query_job, body, user_id, api_version))
 
 
 @router.get(_BASE + "/query")
@@ -160,8 +158,7 @@ async def change_query_job(version: str, job_id: str, request: Request, org: Org
                            user_id: UserDep) -> JSONResponse:
     service, _ = _service(org, version, "query")
     body = await _json_body(request)
-    job = await run_in_threadpool(service.change_state, "query", job_id, body)
-    return JSONResponse(job.summary())
+    return JSONResponse(await run_in_threadpool(service.change_state, "query", job_id, body))
 
 
 @router.delete(_BASE + "/query/{job_id}")

@@ -122,8 +122,11 @@ class BulkService:
                                              f"Salesforce Id, or indexed field for {object_name}")
         return field_def.name
 
-    def create_query_job(self, body: Any, user_id: str, api_version: float) -> BulkJob:
-        """A new query job (state UploadComplete), started at once; SOQL errors answer 400 here."""
+    def create_query_job(self, body: Any, user_id: str, api_version: float) -> dict[str, Any]:
+        """A new query job, started at once; answers its info as created (state UploadComplete).
+
+        SOQL errors answer 400 here, as Salesforce checks the query when the job is created.
+        """
         body = _object_body(body)
         operation = body.get("operation")
         if operation not in QUERY_OPERATIONS:
@@ -140,8 +143,9 @@ class BulkService:
             api_version=api_version, column_delimiter=column_delimiter, line_ending=line_ending, query=query,
         )
         self.book.add(job)
+        created = job.summary()
         self._start(job)
-        return job
+        return created
 
     # -- reading jobs ----------------------------------------------------------------------------------
     def job(self, kind: str, job_id: str) -> BulkJob:
@@ -190,8 +194,8 @@ class BulkService:
                 self.book.save_upload(job, text)
             self.book.save(job)
 
-    def change_state(self, kind: str, job_id: str, body: Any) -> BulkJob:
-        """Close (UploadComplete) or abort a job, as the PATCH on a job asks."""
+    def change_state(self, kind: str, job_id: str, body: Any) -> dict[str, Any]:
+        """Close (UploadComplete) or abort a job, as the PATCH on a job asks; answers the job info then."""
         job = self.job(kind, job_id)
         requested = _object_body(body).get("state")
         if requested not in (OPEN, UPLOAD_COMPLETE, IN_PROGRESS, JOB_COMPLETE, FAILED, ABORTED):
@@ -203,7 +207,7 @@ class BulkService:
                 if job.state not in allowed:
                     raise _state_error("Aborting", job.state)
                 self._set_state(job, ABORTED)
-                return job
+                return job.summary()
             if requested != UPLOAD_COMPLETE or kind != "ingest":
                 raise BulkApiError("INVALIDJOBSTATE", f"Changing the job state to {requested} is not allowed")
             if job.state != OPEN:
@@ -215,8 +219,9 @@ class BulkService:
                     "current Job then create a new Job and make sure you only do 'PUT' once on a given Job.",
                 )
             self._set_state(job, UPLOAD_COMPLETE)
+            closed = job.summary()
         self._start(job)
-        return job
+        return closed
 
     def delete(self, kind: str, job_id: str) -> None:
         """Delete a Job: only once it is closed, finished or aborted."""
