@@ -31,8 +31,6 @@ router = APIRouter()
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 _NAMESPACES = {"u": "partner", "c": "enterprise"}
-_CONVERT_BOOLEANS = {"doNotCreateOpportunity", "overwriteLeadSource", "sendNotificationEmail",
-                     "bypassAccountDedupeCheck", "bypassContactDedupeCheck"}
 _CONVERT_RESULT_IDS = ("accountId", "contactId", "leadId", "opportunityId")
 INVALID_LOGIN_MESSAGE = "Invalid username, password, security token; or user locked out."
 
@@ -194,15 +192,12 @@ def _count_api_call(org: Org) -> str:
 
 
 def _convert_request(element: ElementTree.Element) -> dict[str, Any]:
+    """A LeadConvert as the text of its fields (``convert_lead`` checks booleans and ids); nil/empty is None."""
     request: dict[str, Any] = {}
     for child in element:
-        name = _local(child.tag)
         text = (child.text or "").strip()
         nil = child.get(f"{{{XSI}}}nil") == "true"
-        if name in _CONVERT_BOOLEANS:
-            request[name] = text.lower() in ("true", "1")
-        else:
-            request[name] = None if nil or text == "" else text
+        request[_local(child.tag)] = None if nil or text == "" else text
     return request
 
 
