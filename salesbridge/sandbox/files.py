@@ -148,16 +148,15 @@ def _insert_version(org: Org, service: RecordService, record: dict[str, Any], us
     """A new ContentVersion: store its bytes, then make or advance its document (and share it if asked)."""
     version_id = record["Id"]
     raw = record.get("VersionData")
-    if raw in (None, "") and not record.get("ContentUrl"):
+    has_data = raw not in (None, "")
+    if not has_data and not record.get("ContentUrl"):
         raise SandboxApiError("REQUIRED_FIELD_MISSING", "Required fields are missing: [VersionData]",
                               fields=["VersionData"])
-    data = b""
-    if raw not in (None, ""):
-        if not record.get("PathOnClient"):
-            raise SandboxApiError("REQUIRED_FIELD_MISSING", "Required fields are missing: [PathOnClient]",
-                                  fields=["PathOnClient"])
-        data = decode_version_data(raw, max_file_bytes(org))
-    kind, extension = file_type(record.get("PathOnClient")) if raw not in (None, "") else ("LINK", None)
+    if has_data and not record.get("PathOnClient"):
+        raise SandboxApiError("REQUIRED_FIELD_MISSING", "Required fields are missing: [PathOnClient]",
+                              fields=["PathOnClient"])
+    data = decode_version_data(raw, max_file_bytes(org)) if has_data else b""
+    kind, extension = file_type(record.get("PathOnClient")) if has_data else ("LINK", None)
     if not record.get("Title"):
         base = posixpath.basename((record.get("PathOnClient") or "").replace("\\", "/"))
         record["Title"] = posixpath.splitext(base)[0] or base or "Untitled"
@@ -181,7 +180,7 @@ def _insert_version(org: Org, service: RecordService, record: dict[str, Any], us
         document_id = _create_document(service, record, user_id)
         record["ContentDocumentId"] = document_id
         _share_new_document(service, document_id, record, user_id)
-    if raw not in (None, ""):
+    if has_data:
         org.store.kv_set(_blob_key(version_id), base64.b64encode(data).decode("ascii"))
         record["VersionData"] = version_data_url(org.api_version, version_id)
 
