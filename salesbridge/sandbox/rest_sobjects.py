@@ -36,14 +36,14 @@ RECENT_ITEMS = 25
 def describe_global(ctx: RestContext) -> RestAnswer:
     from salesbridge.sandbox.describe import describe_global as build
 
-    return RestAnswer(200, build(ctx.org))
+    return RestAnswer(200, build(ctx.org, ctx.version))
 
 
 def describe_sobject(ctx: RestContext, sobject: str) -> RestAnswer:
     object_def = object_def_or_404(ctx, sobject)
     from salesbridge.sandbox.describe import describe_object
 
-    return RestAnswer(200, describe_object(ctx.org, object_def))
+    return RestAnswer(200, describe_object(ctx.org, object_def, ctx.version))
 
 
 def sobject_basic_info(ctx: RestContext, sobject: str) -> RestAnswer:
@@ -51,7 +51,7 @@ def sobject_basic_info(ctx: RestContext, sobject: str) -> RestAnswer:
     object_def = object_def_or_404(ctx, sobject)
     from salesbridge.sandbox.describe import describe_global as build
 
-    entry = next((item for item in build(ctx.org).get("sobjects", [])
+    entry = next((item for item in build(ctx.org, ctx.version).get("sobjects", [])
                   if str(item.get("name", "")).lower() == object_def.name.lower()), {"name": object_def.name})
     recent = sorted(ctx.org.store.records(object_def.name), key=lambda r: r.get("LastModifiedDate") or "",
                     reverse=True)[:RECENT_ITEMS]

@@ -105,6 +105,16 @@ def test_describe_global_and_object(sf: Salesforce) -> None:
     assert "Name" in {field["name"] for field in account["fields"]}
 
 
+def test_describe_urls_follow_the_requested_version(sandbox: RunningSandbox) -> None:
+    session = raw_session(sandbox)
+    base = f"{sandbox.url}/services/data/v50.0/sobjects"
+    described = session.get(f"{base}/Contact/describe/", timeout=30).json()
+    assert described["urls"]["sobject"] == "/services/data/v50.0/sobjects/Contact"
+    listed = session.get(f"{base}/", timeout=30).json()
+    contact = next(item for item in listed["sobjects"] if item["name"] == "Contact")
+    assert contact["urls"]["sobject"] == "/services/data/v50.0/sobjects/Contact"
+
+
 def test_basic_information_lists_recent_items(sf: Salesforce) -> None:
     created = sf.Account.create({"Name": "Recent Co"})
     info = sf.Account.metadata()
