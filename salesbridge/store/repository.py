@@ -2,7 +2,8 @@
 
 Every function takes the caller's ``Session`` and never commits: the caller decides what shares a transaction
 (an app write, its link, the watermark and the change-log acknowledgement commit together or not at all).
-New rows are flushed so that their ids are known on return.
+New rows are flushed so that their ids are known on return. JSON values (payloads, conflict versions, details)
+are stored as JSON text forms (``Decimal`` and dates as strings), and the returned objects already hold them.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from salesbridge.store.models import (
     SyncDirection,
     Watermark,
     Winner,
+    jsonable,
     utcnow,
 )
 
@@ -200,7 +202,7 @@ def add_run_flow(
     stats.api_calls += api_calls
     stats.deletes += deletes
     if details:
-        stats.details = {**(stats.details or {}), **details}
+        stats.details = jsonable({**(stats.details or {}), **details})
     session.flush()
     return stats
 
@@ -256,7 +258,7 @@ def record_error(
     error.error_code = error_code
     error.message = message
     error.fields = list(fields)
-    error.payload = payload
+    error.payload = jsonable(payload)
     error.run_id = run_id
     if sf_id is not None:
         error.sf_id = sf_id
@@ -340,8 +342,8 @@ def record_conflict(
 ) -> Conflict:
     """Keep both versions of a record changed on both sides, and which one won under ``policy``."""
     conflict = Conflict(run_id=run_id, flow=flow, app_key=None if app_key is None else str(app_key), sf_id=sf_id,
-                        policy=str(policy), winner=Winner(winner).value, sf_values=dict(sf_values),
-                        app_values=dict(app_values))
+                        policy=str(policy), winner=Winner(winner).value, sf_values=jsonable(dict(sf_values)),
+                        app_values=jsonable(dict(app_values)))
     session.add(conflict)
     session.flush()
     return conflict
@@ -358,7 +360,7 @@ def record_event(
 ) -> Event:
     """Record a lifecycle event (``EventKind`` names, or a rule's own); rules and chains read them in id order."""
     event = Event(run_id=run_id, flow=flow, kind=str(kind), app_key=None if app_key is None else str(app_key),
-                  sf_id=sf_id, details=dict(details or {}))
+                  sf_id=sf_id, details=jsonable(dict(details or {})))
     session.add(event)
     session.flush()
     return event
