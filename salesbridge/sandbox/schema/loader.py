@@ -300,7 +300,7 @@ class _Loader:
 
     def picklist(self, field_def: FieldDef, kind: str, spec: dict[str, Any], key: str) -> None:
         field_def.type = kind
-        values_key = "values" if "values" in spec else "picklist"
+        values_key = "picklist" if "picklist" in spec and "values" not in spec else "values"
         values = spec.get(values_key)
         if not isinstance(values, list) or not values:
             raise self.error(f"{key}.{values_key}", "expected a non-empty list of picklist values")
