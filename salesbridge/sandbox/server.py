@@ -169,6 +169,24 @@ def serve_org_in_thread(org: Org, data: str = ":memory:", *, port: int = 0, use_
     )
 
 
+def startup_banner(url: str, data: str, settings: OrgSettings, certificate: CertificatePaths | None) -> str:
+    """What ``serve`` prints: where it listens, how to log in, how clients trust the certificate."""
+    lines = [
+        f"salesbridge sandbox serving {url}  (data: {data}, API v{settings.api_version})",
+        f"  OAuth token endpoint: {url}/services/oauth2/token",
+        f"  SOAP login:           {url}/services/Soap/u/{settings.api_version}",
+    ]
+    if certificate:
+        lines += [
+            f"  TLS certificate (self-signed, kept for the next start): {certificate.cert_path}",
+            f"  trust it with: requests.Session().verify = '{certificate.cert_path}'",
+            f"             or: export REQUESTS_CA_BUNDLE={certificate.cert_path}",
+        ]
+    lines.append(f"  users: {', '.join(u.username for u in settings.users)}")
+    lines.append(f"  connected apps: {', '.join(a.client_id for a in settings.connected_apps)}")
+    return "\n".join(lines)
+
+
 def serve(port: int = 8787, data: str | Path = "sandbox.db", schema_files: Iterable[str | Path] = (),
           host: str = "127.0.0.1", tls: bool = True, config: str | Path | None = None) -> None:
     """Serve the sandbox in the foreground until interrupted (the ``salesbridge sandbox`` command)."""
@@ -177,16 +195,7 @@ def serve(port: int = 8787, data: str | Path = "sandbox.db", schema_files: Itera
     certificate = ensure_certificate(str(data), (host,)) if tls else None
     sock = _listening_socket(host, port)
     url = _url(host, sock.getsockname()[1], tls)
-    print(f"salesbridge sandbox serving {url}  (data: {data}, API v{settings.api_version})")
-    print(f"  OAuth token endpoint: {url}/services/oauth2/token   SOAP login: {url}/services/Soap/u/"
-          f"{settings.api_version}")
-    if certificate:
-        print(f"  TLS certificate (self-signed): {certificate.cert_path}")
-        print(f"  trust it with: requests.Session().verify = '{certificate.cert_path}'")
-        print(f"             or: export REQUESTS_CA_BUNDLE={certificate.cert_path}")
-    users = ", ".join(u.username for u in settings.users)
-    apps = ", ".join(a.client_id for a in settings.connected_apps)
-    print(f"  users: {users}; connected apps: {apps}")
+    print(startup_banner(url, str(data), settings, certificate), flush=True)
     try:
         uvicorn.Server(_uvicorn_config(org, certificate)).run(sockets=[sock])
     finally:
