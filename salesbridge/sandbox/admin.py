@@ -11,6 +11,7 @@ from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from salesbridge.sandbox.errors import SandboxApiError
 from salesbridge.sandbox.faults import FaultSettings
@@ -92,9 +93,9 @@ async def set_faults(request: Request, org: OrgDep, user_id: UserDep) -> dict[st
     org.settings.faults = settings
     org.faults.configure(settings)
     if exhaust:
-        org.api_usage.exhaust()
+        await run_in_threadpool(org.api_usage.exhaust)
     if expire:
-        org.sessions.expire_all()
+        await run_in_threadpool(org.sessions.expire_all)
     return {**asdict(settings), "expire_sessions": expire, "exhaust_limits": exhaust}
 
 

@@ -16,6 +16,7 @@ import json
 import threading
 from typing import TYPE_CHECKING
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from salesbridge.sandbox.records import Clock
@@ -151,10 +152,19 @@ class ApiLimitMiddleware:
             return
         send = with_limit_header(send, self.org)
         token = bearer_token(scope)
-        user_id = self.org.sessions.user_for_token(token) if token else None
+        # In the thread pool: the store's lock may be held for a while by a large write in another request,
+        # and the event loop must keep serving meanwhile.
+        user_id, admitted = await run_in_threadpool(self._admit, token)
         if user_id is not None:
             scope.setdefault("state", {})["sandbox_user_id"] = user_id
-            if not self.org.api_usage.try_count():
+            if not admitted:
                 await send_json(send, 403, LIMIT_EXCEEDED_BODY)
                 return
         await self.app(scope, receive, send)
+
+    def _admit(self, token: str | None) -> tuple[str | None, bool]:
+        """(user behind the token or None, whether the request is within the allowance and was counted)."""
+        user_id = self.org.sessions.user_for_token(token) if token else None
+        if user_id is None:
+            return None, True
+        return user_id, self.org.api_usage.try_count()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -23,6 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from salesbridge.sandbox.auth import Session
 from salesbridge.sandbox.http import OrgDep, UserDep
@@ -129,17 +131,11 @@ async def token(request: Request, org: OrgDep) -> Response:
         basic = _basic_credentials(request)
         if basic and "client_id" not in params:
             params["client_id"], params["client_secret"] = basic
-        grant_type = params.get("grant_type", "")
-        base_url = base_url_of(request)
-        if grant_type == "password":
-            return JSONResponse(_password_grant(org, params, base_url))
-        if grant_type == "client_credentials":
-            return JSONResponse(_client_credentials_grant(org, params, base_url))
-        if grant_type == "refresh_token":
-            return JSONResponse(_refresh_grant(org, params, base_url))
-        if grant_type == JWT_BEARER:
-            return JSONResponse(_jwt_grant(org, params, base_url))
-        raise OAuthError("unsupported_grant_type", "grant type not supported")
+        grant = _GRANTS.get(params.get("grant_type", ""))
+        if grant is None:
+            raise OAuthError("unsupported_grant_type", "grant type not supported")
+        # The store's lock may be busy with a large write: keep the event loop free.
+        return JSONResponse(await run_in_threadpool(grant, org, params, base_url_of(request)))
     except OAuthError as error:
         return error.response()
 
@@ -211,6 +207,14 @@ def _jwt_grant(org: Org, params: dict[str, str], base_url: str) -> dict[str, Any
     return token_answer(org, base_url, session, app)
 
 
+_GRANTS: dict[str, Callable[[Org, dict[str, str], str], dict[str, Any]]] = {
+    "password": _password_grant,
+    "client_credentials": _client_credentials_grant,
+    "refresh_token": _refresh_grant,
+    JWT_BEARER: _jwt_grant,
+}
+
+
 def _public_key(pem: str) -> Any:
     """The public key of a PEM certificate or a PEM public key."""
     data = pem.encode()
@@ -223,7 +227,7 @@ def _public_key(pem: str) -> Any:
 async def revoke(request: Request, org: OrgDep) -> Response:
     """Revoke an access or refresh token (Salesforce accepts GET and POST)."""
     params = await _params(request)
-    if not org.sessions.revoke(params.get("token", "")):
+    if not await run_in_threadpool(org.sessions.revoke, params.get("token", "")):
         return OAuthError("invalid_token", "invalid token").response()
     return Response(status_code=200)
 

@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from salesbridge.sandbox.convert import convert_lead
 from salesbridge.sandbox.errors import SandboxApiError
@@ -121,11 +122,13 @@ async def soap_endpoint(kind: str, version: str, request: Request, org: OrgDep) 
         return api.client_fault("No operation in the request body")
     header = _child(envelope, "Header")
     name = _local(operation.tag)
+    base_url = base_url_of(request)
     try:
+        # In the thread pool: the store's lock may be busy with a large write; the event loop stays free.
         if name == "login":
-            return _login(api, org, version, base_url_of(request), operation, header)
+            return await run_in_threadpool(_login, api, org, version, base_url, operation, header)
         if name == "convertLead":
-            return _convert_lead(api, org, operation, header)
+            return await run_in_threadpool(_convert_lead, api, org, operation, header)
     except SoapFault as fault:
         return api.fault(fault)
     return api.client_fault(f"No operation available for request {{{api.namespace}}}{name}")
