@@ -18,7 +18,7 @@ from salesbridge.sandbox.rest_common import RestContext, check_version, error_an
 from salesbridge.sandbox.rest_routes import RESOURCES, Resource, call
 
 ROOT = "/services/data"
-_METHODS = ["GET", "POST", "PATCH", "DELETE", "PUT"]
+_METHODS = ["GET", "HEAD", "POST", "PATCH", "DELETE", "PUT"]
 
 router = APIRouter()
 

@@ -48,7 +48,7 @@ class RestAnswer:
     def to_response(self) -> Response:
         if self.response is not None:
             return self.response
-        if self.status == 204 or (self.body is None and self.status < 300):
+        if self.status == 204 or self.body is None:
             return Response(status_code=self.status, headers=self.headers)
         return JSONResponse(self.body, status_code=self.status, headers=self.headers)
 

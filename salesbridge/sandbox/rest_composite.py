@@ -144,11 +144,10 @@ def _run_one(ctx: RestContext, subrequest: Subrequest, answers: dict[str, Any], 
         if not match:
             raise SandboxApiError("NOT_FOUND", "The requested resource does not exist", status=404)
         version = check_version(ctx.org, match.group(1))
-        headers = dict(ctx.headers)
-        headers.update(subrequest.headers)
+        # Subrequests inherit only Accept, Authorization and Content-Type (as documented): their own headers.
         sub_ctx = RestContext(
             org=ctx.org, user_id=ctx.user_id, version=version, query=dict(parse_qsl(parts.query)),
-            headers=headers, parsed_body=body, has_parsed_body=subrequest.has_body and body is not None,
+            headers=subrequest.headers, parsed_body=body, has_parsed_body=subrequest.has_body and body is not None,
             in_composite=True, force_all_or_none=all_or_none,
         )
         return dispatch(sub_ctx, subrequest.method, match.group(2))

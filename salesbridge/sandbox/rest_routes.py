@@ -72,20 +72,26 @@ RESOURCES: tuple[Resource, ...] = (
 
 
 def method_not_allowed(method: str, resource: Resource) -> SandboxApiError:
-    allowed = ",".join(resource.methods)
+    allowed = ",".join((["HEAD"] if "GET" in resource.methods else []) + list(resource.methods))
     return SandboxApiError("METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. Allowed are {allowed}",
                            status=405)
 
 
 def call(ctx: RestContext, resource: Resource, method: str, params: dict[str, str]) -> RestAnswer:
     """Run one resource function, turning a SandboxApiError into Salesforce's error answer."""
-    handler = resource.methods.get(method.upper())
+    method = method.upper()
+    head = method == "HEAD"
+    handler = resource.methods.get("GET" if head else method)
     try:
         if handler is None:
-            raise method_not_allowed(method.upper(), resource)
-        return handler(ctx, **params)
+            raise method_not_allowed(method, resource)
+        answer = handler(ctx, **params)
     except SandboxApiError as error:
-        return error_answer(error)
+        answer = error_answer(error)
+    if head:  # HEAD answers what GET would, without the body
+        answer.body = None
+        answer.response = None
+    return answer
 
 
 def dispatch(ctx: RestContext, method: str, path: str) -> RestAnswer:

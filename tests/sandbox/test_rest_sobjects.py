@@ -89,11 +89,22 @@ def test_unknown_resource_path_is_not_found_list(sf: Salesforce) -> None:
     assert error_code(caught.value) == "NOT_FOUND"
 
 
+def test_head_answers_like_get_without_a_body(sandbox: RunningSandbox, sf: Salesforce) -> None:
+    account_id = sf.Account.create({"Name": "Headed"})["id"]
+    session = raw_session(sandbox)
+    url = f"{sandbox.url}/services/data/v62.0/sobjects/Account/{account_id}"
+    found = session.head(url, timeout=30)
+    assert found.status_code == 200 and found.content == b""
+    sf.Account.delete(account_id)
+    assert session.head(url, timeout=30).status_code == 404
+
+
 def test_unsupported_method_is_405(sf: Salesforce) -> None:
     with pytest.raises(SalesforceGeneralError) as caught:
         sf.restful("sobjects/Account/describe", method="PATCH", json={})
     assert caught.value.status == 405
     assert error_code(caught.value) == "METHOD_NOT_ALLOWED"
+    assert caught.value.content[0]["message"] == "HTTP Method 'PATCH' not allowed. Allowed are HEAD,GET"
 
 
 # -- describe -----------------------------------------------------------------------------------------------
