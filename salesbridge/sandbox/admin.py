@@ -40,7 +40,7 @@ def _status(org: Org) -> dict[str, Any]:
         "faults": org.faults.describe(),
         "api_usage": {"used": org.api_usage.used, "maximum": org.api_usage.maximum,
                       "remaining": org.api_usage.remaining},
-        "now": org.clock.now().isoformat(),
+        "now": org.clock.peek().isoformat(),
     }
 
 
@@ -114,7 +114,7 @@ async def advance_clock(request: Request, org: OrgDep, user_id: UserDep) -> dict
     if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
         raise SandboxApiError("INVALID_FIELD", "seconds must be a non-negative number", fields=["seconds"])
     org.clock.advance(float(seconds))
-    return {"now": org.clock.now().isoformat()}
+    return {"now": org.clock.peek().isoformat()}
 
 
 @router.post("/reset")

@@ -44,7 +44,7 @@ class SessionStore:
         self.clock = clock
 
     def _now(self) -> float:
-        return self.clock.now().timestamp()
+        return self.clock.peek().timestamp()
 
     def _token_prefix(self) -> str:
         return self.settings.organization_id[:15] + "!"
@@ -93,7 +93,6 @@ class SessionStore:
 
     def expire_all(self) -> None:
         """End every access token issued until now (refresh tokens stay valid)."""
-        # Strictly later than any issued_at so far: the Clock never repeats a millisecond.
         self.store.kv_set(_NOT_BEFORE_KEY, self._now())
 
     # -- refresh tokens ---------------------------------------------------------------------------

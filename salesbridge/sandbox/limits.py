@@ -43,7 +43,7 @@ class ApiUsage:
         self._buckets: dict[int, int] = {int(k): v for k, v in store.kv_get(_USAGE_KEY, {}).items()}
 
     def _current_bucket(self) -> int:
-        return int(self.clock.now().timestamp()) // _BUCKET_SECONDS * _BUCKET_SECONDS
+        return int(self.clock.peek().timestamp()) // _BUCKET_SECONDS * _BUCKET_SECONDS
 
     def _prune(self, current_bucket: int) -> None:
         oldest_kept = current_bucket - _WINDOW_SECONDS + _BUCKET_SECONDS

@@ -198,7 +198,7 @@ def _jwt_grant(org: Org, params: dict[str, str], base_url: str) -> dict[str, Any
         expires = float(claims["exp"])
     except (KeyError, TypeError, ValueError):
         raise OAuthError("invalid_grant", "invalid assertion") from None
-    if expires <= org.clock.now().timestamp():
+    if expires <= org.clock.peek().timestamp():
         raise OAuthError("invalid_grant", "expired authorization code")
     user_id = _active_user_id(org, str(claims.get("sub", "")))
     if user_id is None:

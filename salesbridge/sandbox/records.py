@@ -53,6 +53,14 @@ class Clock:
             self._last = current
             return current
 
+    def peek(self) -> datetime:
+        """The current time without taking a stamp: for expiry checks and usage windows, which must not push
+        record stamps ahead of the wall clock by calling ``now`` many times a millisecond."""
+        from datetime import timedelta
+
+        with self._lock:
+            return self._now() + timedelta(seconds=self._offset_seconds)
+
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._offset_seconds += seconds
