@@ -163,7 +163,10 @@ def _client_credentials_grant(org: Org, params: dict[str, str], base_url: str) -
 
 
 def _refresh_grant(org: Org, params: dict[str, str], base_url: str) -> dict[str, Any]:
-    app = _client(org, params.get("client_id"), params.get("client_secret"))
+    client_id = params.get("client_id")
+    configured = org.settings.connected_app(client_id or "")
+    secret_required = configured.require_secret_for_refresh if configured else True
+    app = _client(org, client_id, params.get("client_secret"), secret_required=secret_required)
     grant = org.sessions.refresh_grant(params.get("refresh_token", ""))
     if grant is None or grant["client_id"] != app.client_id:
         raise OAuthError("invalid_grant", "expired access/refresh token")

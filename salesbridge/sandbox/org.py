@@ -73,6 +73,8 @@ class ConnectedAppSettings:
     name: str = ""
     run_as: str | None = None
     issue_refresh_token: bool = False
+    #: Salesforce's "Require Secret for Refresh Token Flow" (on by default for new connected apps).
+    require_secret_for_refresh: bool = True
     certificate: str | None = None
     certificate_file: str | None = None
     scope: str = "api"

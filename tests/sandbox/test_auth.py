@@ -189,6 +189,16 @@ def test_refresh_token_refused_for_other_client_unknown_or_revoked(sandbox: Runn
     assert revoked.json()["error"] == "invalid_grant"
 
 
+def test_refresh_needs_the_secret_unless_the_app_says_otherwise(sandbox: RunningSandbox) -> None:
+    refresh_token = refresh_app_login(sandbox)["refresh_token"]
+    without_secret = token_request(sandbox, grant_type="refresh_token", refresh_token=refresh_token,
+                                   client_id="salesbridge-refresh")
+    assert without_secret.json() == {"error": "invalid_client", "error_description": "invalid client credentials"}
+    sandbox.org.settings.connected_app("salesbridge-refresh").require_secret_for_refresh = False
+    assert token_request(sandbox, grant_type="refresh_token", refresh_token=refresh_token,
+                         client_id="salesbridge-refresh").status_code == 200
+
+
 def test_revoke_ends_an_access_token(sandbox: RunningSandbox) -> None:
     _, token = sandbox.login()
     assert sandbox.http().post(f"{sandbox.url}/services/oauth2/revoke", data={"token": token}).status_code == 200
