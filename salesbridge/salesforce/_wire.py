@@ -1,0 +1,86 @@
+"""Python values -> what Salesforce accepts on the wire, in one place (JSON for REST, text cells for Bulk CSV).
+
+- datetime -> ``2013-05-08T21:20:00.000+0000`` (UTC; naive means UTC), accepted by REST and by Bulk API CSV.
+- date -> ``YYYY-MM-DD``; time -> ``hh:mm:ss.sssZ``.
+- Decimal -> a JSON number (int when integral, else float: exact up to 15 significant digits, which covers
+  Salesforce's number fields in practice) and its exact decimal text in CSV.
+- bytes -> base64 text (ContentVersion.VersionData and other base64 fields).
+- Enum -> its value. None -> JSON null; in CSV ``#N/A`` (Bulk API's "set to null"; an empty cell would mean
+  "leave unchanged" on update).
+Anything else is refused with a TypeError naming the field, rather than sent as its ``str()``.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import math
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from salesbridge.salesforce.datetimes import format_datetime
+
+#: Bulk API 2.0's cell value that sets a field to null.
+CSV_NULL = "#N/A"
+
+JsonScalar = str | int | float | bool | None
+
+
+def _format_time(value: time) -> str:
+    return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def json_value(value: Any, name: str = "value") -> JsonScalar | list[Any]:
+    """A JSON-ready value for one field."""
+    if value is None or isinstance(value, bool | str | int):
+        return value
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise TypeError(f"{name}: {value} is not a number Salesforce accepts")
+        return value
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return _format_time(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise TypeError(f"{name}: {value} is not a number Salesforce accepts")
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, enum.Enum):
+        return json_value(value.value, name)
+    if isinstance(value, list | tuple):  # multi-select picklists arrive as lists from some callers
+        return ";".join(str(json_value(item, name)) for item in value)
+    raise TypeError(f"{name}: cannot send a {type(value).__name__} to Salesforce")
+
+
+def json_record(record: Mapping[str, Any], object_name: str | None = None) -> dict[str, Any]:
+    """A record body for REST/collections: values serialised, ``attributes`` replaced by our own type."""
+    body: dict[str, Any] = {"attributes": {"type": object_name}} if object_name else {}
+    for key, value in record.items():
+        if key == "attributes":
+            continue
+        body[key] = json_value(value, key)
+    return body
+
+
+def csv_cell(value: Any, name: str = "value") -> str:
+    """The text of one Bulk API CSV cell."""
+    if value is None:
+        return CSV_NULL
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise TypeError(f"{name}: {value} is not a number Salesforce accepts")
+        return format(value, "f")
+    if isinstance(value, float):
+        json_value(value, name)  # refuses NaN and infinities
+        return format(Decimal(repr(value)), "f")  # never exponent notation, which Salesforce does not read
+    converted = json_value(value, name)
+    return "" if converted is None else str(converted)
