@@ -182,11 +182,12 @@ class AggregatePlan:
             key, _ = self._grouped_key(expression)
             group = next(group for group in self._groups if group.key == key)
             kind, describe_type, name = group.operand.kind, group.operand.describe_type, group.operand.name
-        return Operand(lambda row: row.get(key), kind, describe_type, name, expression.pos)
+        return Operand(lambda row: row.get(key), kind, describe_type, name, expression.pos, field_name=key)
 
     def _sort_spec(self, item: ast.OrderItem) -> SortSpec:
         operand = self._row_operand(item.expression)
-        return SortSpec(operand.get, operand.kind, item.descending, item.effective_nulls_first)
+        return SortSpec(operand.get, operand.kind, item.descending, item.effective_nulls_first,
+                        field_name=operand.field_name)
 
     # -- run ---------------------------------------------------------------------------------------
     def rows(self) -> list[dict[str, Any]]:
@@ -221,7 +222,7 @@ class AggregatePlan:
             having = self._having
             rows = [row for row in rows if having(row)]
         if self._sort_specs:
-            sort_rows(rows, self._sort_specs)
+            rows = sort_rows(rows, self._sort_specs)
         return rows
 
     def output(self, row: dict[str, Any]) -> dict[str, Any]:

@@ -20,7 +20,18 @@ from typing import Any
 from salesbridge.sandbox.soql import ast
 from salesbridge.sandbox.soql.errors import query_error
 from salesbridge.sandbox.soql.parser import like_pattern
-from salesbridge.sandbox.soql.values import BOOLEAN, ID, MULTI, NORMALIZERS, TEXT, LiteralTyper, Range
+from salesbridge.sandbox.soql.values import (
+    BOOLEAN,
+    DATE,
+    DATETIME,
+    ID,
+    MULTI,
+    NORMALIZERS,
+    TEXT,
+    LiteralTyper,
+    Range,
+    canonical_datetime,
+)
 
 Predicate = Callable[[Any], bool]
 
@@ -37,6 +48,8 @@ class Operand:
     name: str
     pos: ast.Pos
     filterable: bool = True
+    #: Set when the operand is a field of the row itself: predicates then read it without a getter call.
+    field_name: str | None = None
 
 
 OperandResolver = Callable[[ast.Expression], Operand]
@@ -103,9 +116,9 @@ class ConditionCompiler:
     def _in(self, operand: Operand, values: list[Any]) -> Predicate:
         if any(isinstance(value, Range) for value in values):
             return _any([_equals(operand, value) for value in values])
-        get, normalize = operand.get, NORMALIZERS[operand.kind]
+        read = value_reader(operand)
         members = frozenset(values)
-        return lambda row: normalize(get(row)) in members
+        return lambda row: read(row) in members
 
     def _like(self, comparison: ast.Comparison, operand: Operand) -> Predicate:
         literal = comparison.value
@@ -156,21 +169,46 @@ class ConditionCompiler:
         return lambda row: (get(row) in members()) != negate
 
 
+def value_reader(operand: Operand) -> Callable[[Any], Any]:
+    """A function giving an operand's normalised value for a row, with fast paths for the row's own fields."""
+    normalize = NORMALIZERS[operand.kind]
+    name = operand.field_name
+    if name is None:
+        get = operand.get
+        return lambda row: normalize(get(row))
+    if operand.kind in (ID, DATE):
+        return lambda row: row.get(name) or None
+    if operand.kind == DATETIME:
+        def read_datetime(row: Any) -> Any:
+            value = row.get(name)
+            if value and len(value) == 28 and value[-5:] == "+0000":
+                return value
+            return canonical_datetime(value)
+
+        return read_datetime
+    if operand.kind == TEXT:
+        def read_text(row: Any) -> Any:
+            value = row.get(name)
+            return value.lower() if value.__class__ is str and value else normalize(value)
+
+        return read_text
+    return lambda row: normalize(row.get(name))
+
+
 def _equals(operand: Operand, value: Any) -> Predicate:
-    get, normalize = operand.get, NORMALIZERS[operand.kind]
+    read = value_reader(operand)
     if isinstance(value, Range):
         start, end = value.start, value.end
 
         def in_range(row: Any) -> bool:
-            current = normalize(get(row))
+            current = read(row)
             return current is not None and start <= current < end
 
         return in_range
-    return lambda row: normalize(get(row)) == value
+    return lambda row: read(row) == value
 
 
 def _ordering(operand: Operand, op: str, value: Any) -> Predicate:
-    get, normalize = operand.get, NORMALIZERS[operand.kind]
     if isinstance(value, Range):
         # Before the range, up to its end, after it, from its start.
         bound, compare = {"<": (value.start, operator.lt), "<=": (value.end, operator.lt),
@@ -179,9 +217,22 @@ def _ordering(operand: Operand, op: str, value: Any) -> Predicate:
         bound, compare = value, _ORDERING[op]
     if bound is None:
         return lambda row: False
+    name = operand.field_name
+    if name is not None and operand.kind == DATETIME:
+        # The hottest path (SystemModstamp watermarks): one call per row, stored values are canonical.
+        def ordered_datetime(row: Any) -> bool:
+            current = row.get(name)
+            if not current:
+                return False
+            if len(current) != 28 or current[-5:] != "+0000":
+                current = canonical_datetime(current)
+            return current is not None and compare(current, bound)
+
+        return ordered_datetime
+    read = value_reader(operand)
 
     def ordered(row: Any) -> bool:
-        current = normalize(get(row))
+        current = read(row)
         return current is not None and compare(current, bound)
 
     return ordered

@@ -8,7 +8,9 @@ fields and child subqueries), ``COUNT()`` (a number, no rows) and aggregates (Ag
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -84,6 +86,22 @@ class Plan:
         raise NotImplementedError
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a result is built.
+
+    Building 100,000 result dicts makes the collector run over and over (it counts allocations) although
+    nothing here creates reference cycles; pausing it makes large queries several times faster.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _slice(rows: list[Any], offset: int | None, limit: int | None) -> list[Any]:
     start = offset or 0
     if limit is None:
@@ -103,6 +121,7 @@ class _RecordPlan(Plan):
         self._offset = offset
         self._limit = limit
         self._build = shape.builder() if shape is not None else None
+        self._build_all = shape.list_builder() if shape is not None else None
         self.object_name = root.name
         self.columns = columns
 
@@ -112,10 +131,8 @@ class _RecordPlan(Plan):
         if self._where is not None:
             where = self._where
             records = [record for record in records if where(record)]
-        elif self._sort_specs:
-            records = list(records)
         if self._sort_specs:
-            sort_rows(records, self._sort_specs)
+            records = sort_rows(records, self._sort_specs)
         return records
 
     def selected(self) -> list[dict[str, Any]]:
@@ -127,10 +144,9 @@ class _RecordPlan(Plan):
 
     def run(self) -> QueryResult:
         self._ctx.memo.clear()
-        rows = self.selected()
-        build = self._build
-        assert build is not None
-        records = [build(record) for record in rows]
+        assert self._build_all is not None
+        with _gc_paused():
+            records = self._build_all(self.selected())
         return QueryResult(records, len(records), self.object_name, self.columns)
 
 
@@ -139,7 +155,9 @@ class _CountPlan(_RecordPlan):
 
     def run(self) -> QueryResult:
         self._ctx.memo.clear()
-        return QueryResult([], len(self.selected()), self.object_name, [])
+        with _gc_paused():
+            total = len(self.selected())
+        return QueryResult([], total, self.object_name, [])
 
 
 class _AggregateQueryPlan(Plan):
@@ -154,8 +172,9 @@ class _AggregateQueryPlan(Plan):
 
     def run(self) -> QueryResult:
         self._ctx.memo.clear()
-        rows = _slice(self._aggregate.rows(), self._offset, self._limit)
-        records = [self._aggregate.output(row) for row in rows]
+        with _gc_paused():
+            rows = _slice(self._aggregate.rows(), self._offset, self._limit)
+            records = [self._aggregate.output(row) for row in rows]
         return QueryResult(records, len(records), self.object_name, self.columns)
 
 
@@ -305,7 +324,7 @@ class _Compiler:
         if isinstance(expression, ast.FieldPath):
             resolved = resolve_path(expression, root, self._ctx)
             return Operand(resolved.get, resolved.kind, resolved.describe_type, resolved.name, resolved.pos,
-                           resolved.filterable)
+                           resolved.filterable, resolved.own_field)
         name = expression.upper_name
         argument = expression.argument
         if name in PASS_THROUGH and isinstance(argument, ast.FieldPath):
@@ -370,4 +389,4 @@ class _Compiler:
             raise query_error("INVALID_FIELD", self._ctx.query_text, resolved.pos,
                               f"field '{resolved.name}' can not be sorted in a query call")
         return SortSpec(resolved.get, resolved.kind, item.descending, item.effective_nulls_first,
-                        tuple(resolved.picklist_values))
+                        tuple(resolved.picklist_values), resolved.own_field)

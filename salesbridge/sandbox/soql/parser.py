@@ -13,6 +13,7 @@ from importlib import resources
 from typing import Any
 
 from lark import Lark, Token, Transformer, UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark.exceptions import VisitError
 
 from salesbridge.salesforce.datetimes import format_datetime, parse_date, parse_datetime
 from salesbridge.sandbox.soql import ast
@@ -24,10 +25,32 @@ _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", '"': '"', "'"
 _UNICODE_ESCAPE = re.compile(r"u[0-9a-fA-F]{4}")
 
 
+#: SOQL's reserved words: never names, even where the grammar would take a name (GROUP and ORDER are left out
+#: because Group and Order are objects). The contextual lexer would otherwise read ``SELECT FROM x`` as a field.
+RESERVED_WORDS = frozenset({"AND", "ASC", "DESC", "EXCLUDES", "FIRST", "FROM", "HAVING", "IN", "INCLUDES", "LAST",
+                            "LIKE", "LIMIT", "NOT", "NULL", "NULLS", "OR", "SELECT", "WHERE", "WITH"})
+_WITH_OPTIONS = frozenset({"SECURITY_ENFORCED", "USER_MODE", "SYSTEM_MODE"})
+_FOR_OPTIONS = frozenset({"VIEW", "REFERENCE", "UPDATE"})
+_WORD = re.compile(r"[A-Za-z0-9_:]+")
+
+
+class _ReservedWord(Exception):
+    def __init__(self, token: Token) -> None:
+        super().__init__(str(token))
+        self.token = token
+
+
+def _refuse_reserved(token: Token) -> Token:
+    if token.upper() in RESERVED_WORDS:
+        raise _ReservedWord(token)
+    return token
+
+
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
     grammar = resources.files("salesbridge.sandbox.soql").joinpath("grammar.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", lexer="contextual", maybe_placeholders=False)
+    return Lark(grammar, parser="lalr", lexer="contextual", maybe_placeholders=False,
+                lexer_callbacks={"NAME": _refuse_reserved})
 
 
 def parse(query: str) -> ast.Query:
@@ -41,12 +64,20 @@ def _parse_cached(query: str) -> ast.Query:
         tree = _lark().parse(query)
     except UnexpectedToken as error:
         raise _token_error(query, error) from None
+    except _ReservedWord as error:
+        raise malformed(query, _pos(error.token), f"unexpected token: '{error.token}'") from None
     except UnexpectedCharacters as error:
         pos = ast.Pos(error.line, error.column)
+        word = _WORD.match(query, error.pos_in_stream)
+        if word is not None:  # a word the grammar cannot take here, e.g. a misspelt date literal
+            raise malformed(query, pos, f"unexpected token: '{word.group()}'") from None
         raise malformed(query, pos, f"no viable alternative at character '{error.char}'") from None
     except UnexpectedInput as error:  # pragma: no cover - other Lark errors (LALR raises the two above)
         raise malformed(query, _end_pos(query), f"unexpected token: '{error}'") from None
-    return _ToAst(query).transform(tree)
+    try:
+        return _ToAst(query).transform(tree)
+    except VisitError as error:  # Lark wraps what a transformer method raises
+        raise error.orig_exc from None
 
 
 def _token_error(query: str, error: UnexpectedToken) -> Exception:
@@ -183,7 +214,10 @@ class _ToAst(Transformer):
         return ("having", children[1])
 
     def with_clause(self, children: list[Token]) -> tuple:
-        return ("with", str(children[1]))
+        option = children[1]
+        if option.upper() not in _WITH_OPTIONS:
+            raise malformed(self._query, _pos(option), f"unexpected token: '{option}'")
+        return ("with", option.upper())
 
     def group_by_clause(self, children: list[Any]) -> tuple:
         return ("group_by", [child for child in children if not isinstance(child, Token)])
@@ -205,7 +239,11 @@ class _ToAst(Transformer):
         return ("offset", int(children[1]), _pos(children[1]))
 
     def for_clause(self, children: list[Token]) -> tuple:
-        return ("for", [str(child).upper() for child in children[1:] if child.type == "NAME"])
+        options = [child for child in children[1:] if child.type == "NAME"]
+        for option in options:
+            if option.upper() not in _FOR_OPTIONS:
+                raise malformed(self._query, _pos(option), f"unexpected token: '{option}'")
+        return ("for", [option.upper() for option in options])
 
     # -- conditions --------------------------------------------------------------------------------
     def and_chain(self, children: list[Any]) -> ast.And:

@@ -67,14 +67,44 @@ class Shape:
     def add_child(self, key: str, results_for: Callable[[str], dict[str, Any] | None]) -> None:
         self.entries[key.lower()] = _Child(key, results_for)
 
+    def list_builder(self) -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
+        """A closure building the output of many records: one loop, no call per record for plain shapes."""
+        plain = self._plain_keys()
+        if plain is None:
+            build = self.builder()
+            return lambda records: [build(record) for record in records]
+        object_name = self.object_name
+        type_url = f"/services/data/v{self.ctx.api_version}/sobjects/{object_name}/"
+
+        def build_all(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            outputs = []
+            append = outputs.append
+            for record in records:
+                out: dict[str, Any] = {"attributes": {"type": object_name, "url": type_url + record["Id"]}}
+                get = record.get
+                for key in plain:
+                    out[key] = get(key)
+                append(out)
+            return outputs
+
+        return build_all
+
+    def _plain_keys(self) -> list[str] | None:
+        """The keys when this level holds only the record's own fields under their names, else None."""
+        entries = list(self.entries.values())
+        plain = [entry.key for entry in entries if isinstance(entry, _Leaf) and not entry.is_type
+                 and entry.key == entry.field_name]
+        if len(plain) == len(entries) and self.object_name is not None:
+            return plain
+        return None
+
     def builder(self) -> Builder:
         """A closure building the output dict of one record at this level."""
         ctx = self.ctx
         url_prefix = f"/services/data/v{ctx.api_version}/sobjects/"
         entries = list(self.entries.values())
-        plain = [entry.key for entry in entries if isinstance(entry, _Leaf) and not entry.is_type
-                 and entry.key == entry.field_name]
-        if len(plain) == len(entries) and self.object_name is not None:
+        plain = self._plain_keys()
+        if plain is not None:
             object_name = self.object_name
             type_url = url_prefix + object_name + "/"
 

@@ -113,6 +113,11 @@ class ResolvedField:
         return ".".join([hop.relationship_name for hop in self.hops] + [self.name])
 
     @property
+    def own_field(self) -> str | None:
+        """The field's name when it is a field of the queried record itself (no lookup crossed)."""
+        return None if self.hops else self.name
+
+    @property
     def is_type_of_polymorphic(self) -> bool:
         return bool(self.hops) and self.hops[-1].polymorphic and self.name == "Type"
 

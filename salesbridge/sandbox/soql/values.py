@@ -110,6 +110,34 @@ NORMALIZERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+_SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def id_literal(text: str) -> str:
+    """An id literal as the 18-character id it names; raises ValueError when it is not an id.
+
+    15-character ids are case-sensitive; 18-character ones are not (their suffix records which characters are
+    upper case), so an 18-character literal in any letter case names the same record, as in Salesforce.
+    """
+    if len(text) == 18 and not ids.is_valid_id(text):
+        text = _restore_case(text)
+    return ids.to_18(text)
+
+
+def _restore_case(text: str) -> str:
+    """Re-case the first 15 characters of an 18-character id from its (case-insensitive) suffix."""
+    suffix = text[15:].upper()
+    if any(char not in _SUFFIX_ALPHABET for char in suffix):
+        raise ValueError(text)
+    restored = []
+    for chunk, code in enumerate(suffix):
+        bits = _SUFFIX_ALPHABET.index(code)
+        for offset in range(5):
+            char = text[chunk * 5 + offset]
+            restored.append(char.upper() if bits >> offset & 1 else char.lower())
+    return "".join(restored) + suffix
+
+
 @dataclass(frozen=True)
 class Range:
     """A relative date literal resolved to ``[start, end)`` in the field's comparable form."""
@@ -153,7 +181,7 @@ class LiteralTyper:
         if literal.value == "":
             return None
         try:
-            return ids.to_18(literal.value)
+            return id_literal(literal.value)
         except ValueError:
             raise query_error("INVALID_QUERY_FILTER_OPERATOR", self._query, literal.pos,
                               f"invalid ID field: {literal.value}") from None
