@@ -69,11 +69,16 @@ def isolated_postgres(base: str) -> Iterator[Database]:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("sql") / "app.db"
-        yield Database(f"sqlite:///{path}", "sqlite", path=path)
+        yield request.getfixturevalue("sqlite_database")
         return
     with isolated_postgres(request.getfixturevalue("postgres_url")) as database:
         yield database
+
+
+@pytest.fixture
+def sqlite_database(tmp_path_factory: pytest.TempPathFactory) -> Database:
+    path = tmp_path_factory.mktemp("sql") / "app.db"
+    return Database(f"sqlite:///{path}", "sqlite", path=path)
 
 
 @pytest.fixture
