@@ -16,6 +16,7 @@ from typing import Any
 
 from salesbridge.sandbox import ids
 from salesbridge.sandbox.bulk_csv import NULL_MARKER, CsvTable, cell_to_value, format_error
+from salesbridge.sandbox.bulk_lookup import FieldValueIndex
 from salesbridge.sandbox.errors import SandboxApiError
 from salesbridge.sandbox.org import Org
 from salesbridge.sandbox.schema import FieldDef, ObjectDef
@@ -98,7 +99,7 @@ class IngestRun:
         self.user_id = user_id
         self._id_column = _index_of(columns, "Id")
         self._external_column = _index_of(columns, external_id_field) if external_id_field else None
-        self._parent_index: dict[tuple[str, str], dict[Any, list[str]]] = {}
+        self._indexes: dict[tuple[str, str], FieldValueIndex] = {}
 
     def run(self, table: CsvTable, should_stop: Callable[[], bool],
             on_row: Callable[[bool], None]) -> IngestOutcome:
@@ -133,15 +134,40 @@ class IngestRun:
                                       fields=["Id"])
             return records.create(name, self._values(row), self.user_id), True
         if self.operation == "upsert":
-            assert self.external_id_field is not None
-            external_value = self._external_value(row)
-            return records.upsert(name, self.external_id_field, external_value, self._values(row), self.user_id)
+            return self._upsert(row)
         record_id = self._record_id(row)
         if self.operation == "update":
             records.update(name, record_id, self._values(row), self.user_id)
         else:
             records.delete(name, record_id, self.user_id)
         return ids.to_18(record_id), False
+
+    def _upsert(self, row: list[str]) -> tuple[str, bool]:
+        """Update the one record with the row's external id, or insert one; several matches fail the row.
+
+        Same rule as ``RecordService.upsert``, with the match found through the job's index rather than a scan.
+        """
+        assert self.external_id_field is not None
+        records = self.org.records
+        name = self.object_def.name
+        external_value = self._external_value(row)
+        if self.external_id_field.lower() == "id":
+            return records.upsert(name, "Id", external_value, self._values(row), self.user_id)
+        index = self._index(name, self.external_id_field)
+        with self.org.store.lock:
+            matches = index.matches(external_value)
+            if len(matches) > 1:
+                error = SandboxApiError("MULTIPLE_CHOICES", "more than one record found for external id")
+                error.candidates = matches  # type: ignore[attr-defined]
+                raise error
+            values = self._values(row)
+            if matches:
+                records.update(name, matches[0], values, self.user_id)
+                return matches[0], False
+            values[self.external_id_field] = external_value
+            record_id = records.create(name, values, self.user_id)
+            index.note_created(external_value, record_id)
+            return record_id, True
 
     def _record_id(self, row: list[str]) -> str:
         value = row[self._id_column] if self._id_column is not None else ""
@@ -183,12 +209,7 @@ class IngestRun:
         if column.parent_field.type == "id":
             return self.org.records.resolve_id(cell)
         value = cell_to_value(column.parent_field, cell, self.columns.index(column) + 1)
-        wanted = value.lower() if isinstance(value, str) else value
-        matches = self._parents(column.parent_object, column.parent_field.name).get(wanted)
-        if not matches:
-            # A parent written after the index was built (by this job or another API) is still found.
-            matches = [record["Id"] for record in
-                       self.org.records.find_by_field(column.parent_object, column.parent_field.name, value)]
+        matches = self._index(column.parent_object, column.parent_field.name).matches(value)
         if not matches:
             raise SandboxApiError(
                 "INVALID_FIELD",
@@ -203,18 +224,11 @@ class IngestRun:
             )
         return matches[0]
 
-    def _parents(self, object_name: str, field_name: str) -> dict[Any, list[str]]:
-        """Parents by field value, built once per job so that each row is a dictionary lookup."""
-        key = (object_name, field_name)
-        if key not in self._parent_index:
-            index: dict[Any, list[str]] = {}
-            for record in self.org.store.records(object_name):
-                value = record.get(field_name)
-                if value is None:
-                    continue
-                index.setdefault(value.lower() if isinstance(value, str) else value, []).append(record["Id"])
-            self._parent_index[key] = index
-        return self._parent_index[key]
+    def _index(self, object_name: str, field_name: str) -> FieldValueIndex:
+        key = (object_name.lower(), field_name.lower())
+        if key not in self._indexes:
+            self._indexes[key] = FieldValueIndex(self.org.store, object_name, field_name)
+        return self._indexes[key]
 
 
 def _index_of(columns: list[Column], field_name: str | None) -> int | None:

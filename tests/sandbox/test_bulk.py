@@ -13,6 +13,7 @@ from simple_salesforce.exceptions import SalesforceOperationError
 
 from salesbridge.sandbox import bulk_csv, ids
 from salesbridge.sandbox.bulk_ingest import IngestRun, plan_columns
+from salesbridge.sandbox.bulk_lookup import FieldValueIndex
 from salesbridge.sandbox.bulk_service import BulkService, bulk_service
 from salesbridge.sandbox.errors import SandboxApiError
 from salesbridge.sandbox.schema import FieldDef
@@ -276,6 +277,26 @@ def test_locators_page_through_results_and_can_be_reread(sf: Salesforce) -> None
     rest = raw(sf).get(jobs_url(sf, "query", job["id"], "results"),
                        params={"locator": second.headers["Sforce-Locator"]})
     assert [r["Name"] for r in rows(rest.text)] == ["Page 4"] and rest.headers["Sforce-Locator"] == "null"
+
+
+def test_the_jobs_external_id_index_sees_writes_made_by_other_clients(sandbox: RunningSandbox) -> None:
+    add_hub_id(sandbox)
+    org = sandbox.org
+    user_id = org.store.records("User")[0]["Id"]
+    first = org.records.create("Account", {"Name": "First", HUB_ID: "K-1"}, user_id)
+    index = FieldValueIndex(org.store, "Account", HUB_ID)
+    assert index.matches("k-1") == [first] and index.matches("K-2") == []
+
+    second = org.records.create("Account", {"Name": "Second", HUB_ID: "K-2"}, user_id)  # another client
+    assert index.matches("K-2") == [second]
+    org.records.delete("Account", first, user_id)
+    assert index.matches("K-1") == []
+    org.records.update("Account", second, {HUB_ID: "K-3"}, user_id)
+    assert index.matches("K-2") == []
+
+    third = org.records.create("Account", {"Name": "Third", HUB_ID: "K-4"}, user_id)  # this job's own insert
+    index.note_created("K-4", third)
+    assert index.matches("K-4") == [third]
 
 
 # -- job lifecycle over raw HTTP -----------------------------------------------------------------------------
