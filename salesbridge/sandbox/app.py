@@ -7,33 +7,14 @@ conversion routers, each declaring its own full paths (``/services/data/v{versio
 
 from __future__ import annotations
 
-import importlib
+from fastapi import FastAPI, Request
 
-from fastapi import APIRouter, FastAPI, Request
-
-from salesbridge.sandbox import admin, oauth, soap
+from salesbridge.sandbox import admin, bulk, convert, files, oauth, rest, soap
 from salesbridge.sandbox.errors import SandboxApiError
 from salesbridge.sandbox.faults import FaultMiddleware
 from salesbridge.sandbox.http import error_response
 from salesbridge.sandbox.limits import ApiLimitMiddleware
 from salesbridge.sandbox.org import Org
-from salesbridge.sandbox.rest import not_found_handler as rest_not_found_handler
-
-#: Routers written alongside this module; included when present (TODO(server): plain imports once all exist).
-#: files comes before rest: its ``sobjects/ContentVersion/{id}/VersionData`` would otherwise be taken by REST's
-#: ``sobjects/{sobject}/{field}/{value}``.
-_API_ROUTER_MODULES = ("salesbridge.sandbox.files", "salesbridge.sandbox.rest", "salesbridge.sandbox.bulk",
-                       "salesbridge.sandbox.convert")
-
-
-def _optional_router(module_name: str) -> APIRouter | None:
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name == module_name:
-            return None
-        raise
-    return getattr(module, "router", None)
 
 
 def create_app(org: Org) -> FastAPI:
@@ -45,14 +26,12 @@ def create_app(org: Org) -> FastAPI:
         return error_response(error)
 
     # Paths no router serves answer Salesforce's 404 list (simple-salesforce reads [0]['errorCode']).
-    app.add_exception_handler(404, rest_not_found_handler)
-    app.include_router(oauth.router)
-    app.include_router(soap.router)
-    app.include_router(admin.router)
-    for module_name in _API_ROUTER_MODULES:
-        router = _optional_router(module_name)
-        if router is not None:
-            app.include_router(router)
+    app.add_exception_handler(404, rest.not_found_handler)
+    # Specific paths before the REST resource table: files' ``sobjects/ContentVersion/{id}/VersionData`` would
+    # otherwise be taken by REST's ``sobjects/{sobject}/{field}/{value}``.
+    for router in (oauth.router, soap.router, admin.router, convert.router, files.router, bulk.router,
+                   rest.router):
+        app.include_router(router)
 
     # Added last = outermost: faults run before the limit counts the request.
     app.add_middleware(ApiLimitMiddleware, org=org)

@@ -22,6 +22,7 @@ from salesbridge.salesforce.datetimes import format_datetime
 from salesbridge.sandbox.app import create_app
 from salesbridge.sandbox.org import DEFAULT_ADMIN, DEFAULT_PASSWORD, Org, OrgSettings, UserSettings
 from salesbridge.sandbox.schema import Schema
+from salesbridge.sandbox.schema.loader import load_schema_file
 from salesbridge.sandbox.schema.standard import standard_schema
 from salesbridge.sandbox.store import Store
 from salesbridge.sandbox.tls import CertificatePaths, ensure_certificate
@@ -37,8 +38,6 @@ def build_org(data: str | Path = ":memory:", schema_files: Iterable[str | Path] 
     """
     schema = schema if schema is not None else standard_schema()
     for path in schema_files:
-        from salesbridge.sandbox.schema.loader import load_schema_file  # TODO(server): plain import once written
-
         load_schema_file(path, schema)
     if schema.get("User") is None:
         raise ValueError("the sandbox schema needs a User object: logins run as User records")
