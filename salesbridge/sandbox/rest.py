@@ -8,6 +8,8 @@ store's lock and must not stall the event loop that serves other clients.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -30,7 +32,9 @@ def list_versions(request: Request) -> JSONResponse:
     return JSONResponse(served_versions(request.app.state.org))
 
 
-def _endpoint_for(resource: Resource):  # noqa: ANN202 - FastAPI reads the signature of the returned function
+def _endpoint_for(resource: Resource) -> Callable[..., Awaitable[Response]]:
+    """One FastAPI endpoint per resource; FastAPI reads its signature (the session dependency)."""
+
     async def endpoint(request: Request, user_id: UserDep) -> Response:
         org = request.app.state.org
         params = dict(request.path_params)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from salesbridge.sandbox.cursors import QueryCursor, cursor_store, invalid_locator, split_locator
 from salesbridge.sandbox.errors import SandboxApiError
+from salesbridge.sandbox.files import check_link_query
 from salesbridge.sandbox.rest_common import RestAnswer, RestContext
+from salesbridge.sandbox.soql import execute, parse
 
 DEFAULT_BATCH_SIZE = 2000
 MIN_BATCH_SIZE = 200
@@ -37,9 +39,6 @@ def _page_answer(ctx: RestContext, cursor: QueryCursor, offset: int) -> RestAnsw
 
 
 def _run(ctx: RestContext, resource: str, include_deleted: bool) -> RestAnswer:
-    from salesbridge.sandbox.files import check_link_query
-    from salesbridge.sandbox.soql import execute, parse
-
     text = ctx.query.get("q")
     if text is None or not text.strip():
         raise SandboxApiError("MALFORMED_QUERY", "A query string has to be specified")

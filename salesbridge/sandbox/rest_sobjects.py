@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from salesbridge.salesforce.datetimes import format_datetime, parse_datetime
+from salesbridge.sandbox import describe, files
 from salesbridge.sandbox.errors import SandboxApiError, not_found
 from salesbridge.sandbox.ids import is_valid_id
 from salesbridge.sandbox.rest_common import (
@@ -34,24 +35,18 @@ RECENT_ITEMS = 25
 
 # -- describe -------------------------------------------------------------------------------------------
 def describe_global(ctx: RestContext) -> RestAnswer:
-    from salesbridge.sandbox.describe import describe_global as build
-
-    return RestAnswer(200, build(ctx.org, ctx.version))
+    return RestAnswer(200, describe.describe_global(ctx.org, ctx.version))
 
 
 def describe_sobject(ctx: RestContext, sobject: str) -> RestAnswer:
     object_def = object_def_or_404(ctx, sobject)
-    from salesbridge.sandbox.describe import describe_object
-
-    return RestAnswer(200, describe_object(ctx.org, object_def, ctx.version))
+    return RestAnswer(200, describe.describe_object(ctx.org, object_def, ctx.version))
 
 
 def sobject_basic_info(ctx: RestContext, sobject: str) -> RestAnswer:
     """``GET sobjects/T/``: the object's describeGlobal entry and its most recently changed records."""
     object_def = object_def_or_404(ctx, sobject)
-    from salesbridge.sandbox.describe import describe_global as build
-
-    entry = next((item for item in build(ctx.org, ctx.version).get("sobjects", [])
+    entry = next((item for item in describe.describe_global(ctx.org, ctx.version).get("sobjects", [])
                   if str(item.get("name", "")).lower() == object_def.name.lower()), {"name": object_def.name})
     recent = sorted(ctx.org.store.records(object_def.name), key=lambda r: r.get("LastModifiedDate") or "",
                     reverse=True)[:RECENT_ITEMS]
@@ -131,25 +126,24 @@ def _multiple_choices(ctx: RestContext, object_def: ObjectDef, records: list[dic
     return RestAnswer(300, [record_url(ctx, object_def.name, record["Id"]) for record in records])
 
 
-def _blob(ctx: RestContext, object_def: ObjectDef, record_id: str, blob_field: str) -> RestAnswer:
+def _blob(ctx: RestContext, object_def: ObjectDef, record_id: str) -> RestAnswer:
     """sObject Blob Retrieve (``sobjects/ContentVersion/<id>/VersionData``): the bytes, served by ``files``.
 
-    Its path has the shape of a read by external id, so it is recognised here, whichever router comes first.
+    Its path has the shape of a read by external id, so it is recognised here whichever router comes first
+    (and with a trailing slash, which the files route does not take).
     """
     if ctx.in_composite:
         raise SandboxApiError("INVALID_API_INPUT", "sObject Blob Retrieve is not supported in a composite request")
     if object_def.name != "ContentVersion":
         raise not_found()
-    from salesbridge.sandbox.files import download_version_data
-
-    return RestAnswer(response=download_version_data(ctx.version, record_id, ctx.org, ctx.user_id))
+    return RestAnswer(response=files.download_version_data(ctx.version, record_id, ctx.org, ctx.user_id))
 
 
 def get_by_external_id(ctx: RestContext, sobject: str, field: str, value: str) -> RestAnswer:
     object_def = object_def_or_404(ctx, sobject)
     blob_field = object_def.field(value)
     if blob_field is not None and blob_field.type == "base64" and is_valid_id(field):
-        return _blob(ctx, object_def, field, blob_field.name)
+        return _blob(ctx, object_def, field)
     field_name = _external_field(object_def, field)
     fields = requested_fields(object_def, ctx.query.get("fields"))
     found = _matches(ctx, object_def, field_name, value)

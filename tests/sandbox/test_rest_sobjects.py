@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 import requests
 from simple_salesforce import Salesforce
@@ -306,6 +308,18 @@ def test_session_expiry_is_reported_to_the_client(sandbox: RunningSandbox) -> No
     client = Salesforce(instance_url=sandbox.url, session_id="00D!expired", session=session, version="62.0")
     with pytest.raises(SalesforceExpiredSession):
         client.Account.get("0018d0000000001AAA")
+
+
+def test_blob_retrieve_path_is_not_taken_for_an_external_id(sandbox: RunningSandbox, sf: Salesforce) -> None:
+    version_id = sf.ContentVersion.create({"Title": "Notes", "PathOnClient": "notes.txt",
+                                           "VersionData": base64.b64encode(b"hello bytes").decode()})["id"]
+    answer = raw_session(sandbox).get(
+        f"{sandbox.url}/services/data/v62.0/sobjects/ContentVersion/{version_id}/VersionData/", timeout=30)
+    assert answer.status_code == 200 and answer.content == b"hello bytes"
+    results = sf.restful("composite", method="POST", json={"compositeRequest": [{
+        "method": "GET", "referenceId": "blob",
+        "url": f"/services/data/v62.0/sobjects/ContentVersion/{version_id}/VersionData"}]})["compositeResponse"]
+    assert results[0]["httpStatusCode"] == 400
 
 
 # -- limits -------------------------------------------------------------------------------------------------
