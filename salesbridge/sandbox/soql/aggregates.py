@@ -174,6 +174,7 @@ class AggregatePlan:
 
     def _row_operand(self, expression: ast.Expression) -> Operand:
         """An operand of HAVING / ORDER BY, read from a group row."""
+        picklist: tuple[str, ...] = ()
         if isinstance(expression, ast.FunctionCall) and expression.upper_name in AGGREGATES:
             aggregate = self._aggregate(expression)
             key, kind, describe_type = aggregate.key, aggregate.result_kind, aggregate.result_type
@@ -182,12 +183,14 @@ class AggregatePlan:
             key, _ = self._grouped_key(expression)
             group = next(group for group in self._groups if group.key == key)
             kind, describe_type, name = group.operand.kind, group.operand.describe_type, group.operand.name
-        return Operand(lambda row: row.get(key), kind, describe_type, name, expression.pos, field_name=key)
+            picklist = group.operand.picklist_values
+        return Operand(lambda row: row.get(key), kind, describe_type, name, expression.pos, field_name=key,
+                       picklist_values=picklist)
 
     def _sort_spec(self, item: ast.OrderItem) -> SortSpec:
         operand = self._row_operand(item.expression)
         return SortSpec(operand.get, operand.kind, item.descending, item.effective_nulls_first,
-                        field_name=operand.field_name)
+                        operand.picklist_values, operand.field_name)
 
     # -- run ---------------------------------------------------------------------------------------
     def rows(self) -> list[dict[str, Any]]:

@@ -50,6 +50,8 @@ class Operand:
     filterable: bool = True
     #: Set when the operand is a field of the row itself: predicates then read it without a getter call.
     field_name: str | None = None
+    #: A picklist's values in their defined order (ORDER BY sorts picklists that way).
+    picklist_values: tuple[str, ...] = ()
 
 
 OperandResolver = Callable[[ast.Expression], Operand]

@@ -324,7 +324,7 @@ class _Compiler:
         if isinstance(expression, ast.FieldPath):
             resolved = resolve_path(expression, root, self._ctx)
             return Operand(resolved.get, resolved.kind, resolved.describe_type, resolved.name, resolved.pos,
-                           resolved.filterable, resolved.own_field)
+                           resolved.filterable, resolved.own_field, tuple(resolved.picklist_values))
         name = expression.upper_name
         argument = expression.argument
         if name in PASS_THROUGH and isinstance(argument, ast.FieldPath):
