@@ -50,21 +50,16 @@ BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         old_key := to_jsonb(OLD) ->> TG_ARGV[0];
     END IF;
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO {log} (table_name, row_key, op, changed_at, tx_id)
-            VALUES (TG_ARGV[1], new_key, 'I', clock_timestamp(), txid_current());
-    ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO {log} (table_name, row_key, op, changed_at, tx_id)
-            VALUES (TG_ARGV[1], old_key, 'D', clock_timestamp(), txid_current());
-    ELSIF old_key IS DISTINCT FROM new_key THEN
-        -- A changed key is a delete of the old row and an insert of the new one.
+    -- Rows without a key cannot be addressed: they are not logged (and must never make the write fail).
+    IF old_key IS DISTINCT FROM new_key AND old_key IS NOT NULL THEN
+        -- A delete, or a changed key: the old key is gone.
         INSERT INTO {log} (table_name, row_key, op, changed_at, tx_id)
             VALUES (TG_ARGV[1], old_key, 'D', clock_timestamp(), txid_current());
+    END IF;
+    IF new_key IS NOT NULL THEN
         INSERT INTO {log} (table_name, row_key, op, changed_at, tx_id)
-            VALUES (TG_ARGV[1], new_key, 'I', clock_timestamp(), txid_current());
-    ELSE
-        INSERT INTO {log} (table_name, row_key, op, changed_at, tx_id)
-            VALUES (TG_ARGV[1], new_key, 'U', clock_timestamp(), txid_current());
+            VALUES (TG_ARGV[1], new_key, CASE WHEN TG_OP = 'UPDATE' AND old_key = new_key THEN 'U' ELSE 'I' END,
+                    clock_timestamp(), txid_current());
     END IF;
     RETURN NULL;
 END

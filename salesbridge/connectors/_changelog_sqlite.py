@@ -43,14 +43,15 @@ def install(connection: Connection, table_name: str, key_column: str) -> None:
     guard = f"WHEN NOT EXISTS (SELECT 1 FROM {GUARD_TABLE})"
     log = "INSERT INTO sb_change_log (table_name, row_key, op, changed_at)"
     bodies = {
-        "insert": f"{log} VALUES ({name}, CAST(NEW.{key} AS TEXT), 'I', {now});",
+        "insert": f"{log} SELECT {name}, CAST(NEW.{key} AS TEXT), 'I', {now} WHERE NEW.{key} IS NOT NULL;",
         # A changed key is a delete of the old row and an insert of the new one.
         "update": (
-            f"{log} SELECT {name}, CAST(OLD.{key} AS TEXT), 'D', {now} WHERE OLD.{key} IS NOT NEW.{key};\n"
+            f"{log} SELECT {name}, CAST(OLD.{key} AS TEXT), 'D', {now}\n"
+            f"    WHERE OLD.{key} IS NOT NEW.{key} AND OLD.{key} IS NOT NULL;\n"
             f"  {log} SELECT {name}, CAST(NEW.{key} AS TEXT),"
-            f" CASE WHEN OLD.{key} IS NOT NEW.{key} THEN 'I' ELSE 'U' END, {now};"
+            f" CASE WHEN OLD.{key} IS NOT NEW.{key} THEN 'I' ELSE 'U' END, {now} WHERE NEW.{key} IS NOT NULL;"
         ),
-        "delete": f"{log} VALUES ({name}, CAST(OLD.{key} AS TEXT), 'D', {now});",
+        "delete": f"{log} SELECT {name}, CAST(OLD.{key} AS TEXT), 'D', {now} WHERE OLD.{key} IS NOT NULL;",
     }
     for op, trigger in zip(_OPS, trigger_names(table_name), strict=True):
         connection.execute(text(f"DROP TRIGGER IF EXISTS {_quote(trigger)}"))

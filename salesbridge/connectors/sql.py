@@ -33,6 +33,7 @@ from sqlalchemy import (
     delete,
     event,
     insert,
+    inspect,
     select,
     text,
     update,
@@ -102,7 +103,7 @@ class SqlTable:
         self.key_column = key_column or self._primary_key_column()
         if self.key_column not in self.table.c:
             raise TableShapeError(f"table {name!r} has no column {self.key_column!r}")
-        if key_column is not None and not self._is_unique(key_column):
+        if key_column is not None and not self._is_unique(key_column, schema):
             raise TableShapeError(
                 f"table {name!r}: key column {key_column!r} is neither the primary key nor unique")
         self.key: Column[Any] = self.table.c[self.key_column]
@@ -117,12 +118,17 @@ class SqlTable:
                 "keys are supported; name a unique key column")
         return columns[0]
 
-    def _is_unique(self, column: str) -> bool:
+    def _is_unique(self, column: str, schema: str | None) -> bool:
         if [c.name for c in self.table.primary_key.columns] == [column]:
             return True
         unique_sets = [[c.name for c in index.columns] for index in self.table.indexes if index.unique]
         unique_sets += [[c.name for c in constraint.columns] for constraint in self.table.constraints
                         if isinstance(constraint, UniqueConstraint)]
+        if self.engine.dialect.name == "sqlite":
+            # SQLAlchemy does not always parse an inline ``UNIQUE`` back (``VARCHAR(18) UNIQUE``); SQLite's own
+            # automatic index for it says it plainly.
+            indexes = inspect(self.engine).get_indexes(self.name, schema=schema, include_auto_indexes=True)
+            unique_sets += [list(index["column_names"]) for index in indexes if index["unique"]]
         return [column] in unique_sets
 
     @property
@@ -184,10 +190,12 @@ class SqlTable:
     def read_all(self, where: str | None = None, *, page_size: int = 1000,
                  session: Session | None = None) -> Iterator[dict[str, Any]]:
         """Every row (matching the SQL condition ``where``: trusted text from the configuration) in key order,
-        fetched ``page_size`` at a time by key ranges, so that each page is a short query."""
+        fetched ``page_size`` at a time by key ranges, so that each page is a short query. Rows whose key is
+        NULL are left out: nothing could address them."""
         last: Any = None
         while True:
-            query = self._filtered(select(self.table), where).order_by(self.key).limit(page_size)
+            query = self._filtered(select(self.table), where).where(self.key.is_not(None))
+            query = query.order_by(self.key).limit(page_size)
             if last is not None:
                 query = query.where(self.key > last)
             with self._reader(session) as reader:
@@ -203,7 +211,8 @@ class SqlTable:
         load and reconciliation against links compare these with ``app_key``."""
         last: Any = None
         while True:
-            query = self._filtered(select(self.key), where).order_by(self.key).limit(page_size)
+            query = self._filtered(select(self.key), where).where(self.key.is_not(None))
+            query = query.order_by(self.key).limit(page_size)
             if last is not None:
                 query = query.where(self.key > last)
             with self._reader(session) as reader:
@@ -355,10 +364,16 @@ class Change:
     changed_at: datetime
 
 
-def install_change_log(engine: Engine, table_name: str, key_column: str) -> None:
+def install_change_log(engine: Engine, table_name: str, key_column: str | None = None) -> None:
     """Create ``sb_change_log`` (if missing) and the triggers that log every insert, update and delete of
-    ``table_name`` by ``key_column``. Idempotent: running it again replaces the triggers (e.g. after the key
-    column changed). A key change is logged as ``D`` of the old key and ``I`` of the new one."""
+    ``table_name`` by ``key_column`` (default: the single-column primary key; otherwise a unique column).
+
+    Idempotent: running it again replaces the triggers (e.g. after the key column changed). A key change is
+    logged as ``D`` of the old key and ``I`` of the new one. Rows whose key is NULL are not logged (nothing
+    could address them); the key column is checked first, since a trigger naming a missing column would make
+    every write of the app fail.
+    """
+    key_column = SqlTable(engine, table_name, key_column=key_column).key_column
     with engine.begin() as connection:
         dialect = _dialect(connection)
         lock_ddl(connection)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from salesbridge.connectors.sql import (
     CHANGE_LOG,
     SqlTable,
+    TableShapeError,
     ack_changes,
     hub_writes,
     install_change_log,
@@ -324,3 +325,31 @@ def test_the_change_log_is_an_ordinary_table(engine: Engine, leads: SqlTable) ->
     with engine.connect() as connection:
         (tx_id,) = connection.execute(select(CHANGE_LOG.c.tx_id)).one()
     assert (tx_id is None) == (engine.dialect.name == "sqlite")
+
+
+def test_rows_without_a_key_are_not_logged_and_their_writes_still_succeed(engine: Engine) -> None:
+    """Keyed by a nullable unique column (e.g. the Salesforce Id the app keeps): a row that has none yet
+    cannot be addressed, so it is not logged, and the app's write must not fail because of the trigger."""
+    with engine.begin() as connection:
+        connection.execute(text(
+            "CREATE TABLE contacts (id INTEGER PRIMARY KEY, sf_id VARCHAR(18) UNIQUE, name VARCHAR(40))"))
+    install_change_log(engine, "contacts", "sf_id")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO contacts (id, name) VALUES (1, 'no id yet')"))
+        connection.execute(text("UPDATE contacts SET sf_id = '003000000000001AAA' WHERE id = 1"))
+        connection.execute(text("UPDATE contacts SET sf_id = NULL WHERE id = 1"))
+        connection.execute(text("DELETE FROM contacts WHERE id = 1"))
+    assert changes(engine, "contacts") == [("003000000000001AAA", "I"), ("003000000000001AAA", "D")]
+    assert list(SqlTable(engine, "contacts", key_column="sf_id").keys()) == []
+
+
+def test_install_checks_the_key_column_first(engine: Engine, leads: SqlTable) -> None:
+    """A trigger naming a missing column would make every write of the app fail: refuse to install it."""
+    with pytest.raises(TableShapeError, match="no column 'lead_id'"):
+        install_change_log(engine, "leads", "lead_id")
+    with pytest.raises(TableShapeError, match="'nothing' does not exist"):
+        install_change_log(engine, "nothing")
+    install_change_log(engine, "leads")  # the primary key by default
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO leads (id, last_name) VALUES (1, 'Ada')"))
+    assert changes(engine) == [("1", "I")]
