@@ -63,11 +63,10 @@ def sf(sandbox: RunningSandbox) -> Salesforce:
     return salesforce_client(sandbox)
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> str:
-    url = os.environ.get("SALESBRIDGE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    parsed = urlparse(url)
-    conninfo = parsed._replace(scheme="postgresql").geturl()
+def require_postgres(url: str) -> str:
+    """``url`` when a PostgreSQL server answers there; otherwise the test fails (a missing database is a broken
+    test environment, not a reason to skip)."""
+    conninfo = urlparse(url)._replace(scheme="postgresql").geturl()
     try:
         with psycopg.connect(conninfo, connect_timeout=5) as connection:
             connection.execute("SELECT 1")
@@ -75,3 +74,8 @@ def postgres_url() -> str:
         pytest.fail(f"PostgreSQL is required for this test and is unreachable at {url} "
                     f"(set SALESBRIDGE_TEST_POSTGRES_URL): {error}")
     return url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    return require_postgres(os.environ.get("SALESBRIDGE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))

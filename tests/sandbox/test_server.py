@@ -10,6 +10,8 @@ from xml.etree import ElementTree
 
 import pytest
 import requests
+import sqlalchemy
+from conftest import require_postgres
 from cryptography import x509
 from simple_salesforce import Salesforce
 
@@ -57,6 +59,16 @@ def test_plain_http_when_tls_is_off() -> None:
         assert requests.get(f"{running.url}/sandbox/admin/health", timeout=5).json()["status"] == "ok"
     finally:
         running.stop()
+
+
+def test_schema_files_add_custom_objects() -> None:
+    example = Path(__file__).parents[2] / "salesbridge/sandbox/schema/example_schema.yaml"
+    org = build_org(schema_files=[example])
+    try:
+        assert org.schema.get("Contract_Request__c") is not None
+        assert org.schema.get("Account") is not None  # the standard objects stay
+    finally:
+        org.store.close()
 
 
 def test_build_org_refuses_a_schema_without_users() -> None:
@@ -282,3 +294,20 @@ def test_admin_settings_report_usage_and_refuse_bad_values(sandbox: RunningSandb
     assert answer.json()["settings"]["token_ttl_seconds"] == 30
     sandbox.org.clock.advance(31)
     assert sandbox.http().get(f"{sandbox.url}/sandbox/admin/settings", headers=bearer(token)).status_code == 401
+
+
+# -- fixtures ---------------------------------------------------------------------------------------------
+
+@pytest.mark.postgres
+def test_postgres_url_fixture_connects(postgres_url: str) -> None:
+    engine = sqlalchemy.create_engine(postgres_url)
+    try:
+        with engine.connect() as connection:
+            assert connection.execute(sqlalchemy.text("SELECT 1")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_unreachable_postgres_fails_instead_of_skipping() -> None:
+    with pytest.raises(pytest.fail.Exception, match="PostgreSQL is required"):
+        require_postgres("postgresql+psycopg://postgres@127.0.0.1:1/test")
