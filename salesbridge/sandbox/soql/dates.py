@@ -77,7 +77,13 @@ def date_range(name: str, count: int | None, today: date) -> tuple[date, date]:
 
     Raises ValueError for an unknown literal (the parser only lets known shapes through).
     """
-    name = name.upper()
+    try:
+        return _date_range(name.upper(), count, today)
+    except KeyError:
+        raise ValueError(f"unknown date literal: {name}") from None
+
+
+def _date_range(name: str, count: int | None, today: date) -> tuple[date, date]:
     fixed = {"YESTERDAY": (today - timedelta(days=1), today), "TODAY": (today, today + timedelta(days=1)),
              "TOMORROW": (today + timedelta(days=1), today + timedelta(days=2)),
              "LAST_90_DAYS": (today - timedelta(days=90), today + timedelta(days=1)),

@@ -212,7 +212,7 @@ class LiteralTyper:
         name, count = literal.value
         try:
             return date_range(name, count, self._today)
-        except (ValueError, KeyError, OverflowError):
+        except (ValueError, OverflowError):
             raise query_error("MALFORMED_QUERY", self._query, literal.pos,
                               f"unexpected token: '{literal.text}'") from None
 
