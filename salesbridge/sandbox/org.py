@@ -141,6 +141,7 @@ class OrgSettings:
             raise SettingsError(f"{path}: cannot read sandbox config: {error}") from error
         if not isinstance(data, dict):
             raise SettingsError(f"{path}: expected a mapping of settings at the top level")
+        _resolve_certificate_files(data, Path(path).parent)
         try:
             return cls.from_dict(data)
         except SettingsError as error:
@@ -166,6 +167,13 @@ class OrgSettings:
             "connected_apps": [a.client_id for a in self.connected_apps],
             "faults": asdict(self.faults),
         }
+
+
+def _resolve_certificate_files(data: dict[str, Any], base: Path) -> None:
+    """Relative ``certificate_file`` paths in a config file are relative to that file, not to the cwd."""
+    for app in data.get("connected_apps") or []:
+        if isinstance(app, dict) and isinstance(app.get("certificate_file"), str):
+            app["certificate_file"] = str(base / Path(app["certificate_file"]).expanduser())
 
 
 def _build(cls: type, data: Any, where: str) -> Any:

@@ -167,6 +167,16 @@ faults: {lock_rate: 0.25, seed: 3}
         running.stop()
 
 
+def test_certificate_file_is_read_relative_to_the_config(tmp_path: Path) -> None:
+    (tmp_path / "keys").mkdir()
+    certificate = Path(ensure_certificate(str(tmp_path / "keys" / "app")).cert_path)
+    config = tmp_path / "sandbox.yaml"
+    config.write_text(f"connected_apps:\n  - {{client_id: jwt, client_secret: s, "
+                      f"certificate_file: keys/{certificate.name}}}\n")
+    settings = OrgSettings.from_yaml(config)
+    assert settings.connected_app("jwt").certificate == certificate.read_text()
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("daily_api_limt: 5\n", "unknown setting daily_api_limt"),
     ("users:\n  - {username: a@b.c, pasword: x}\n", "unknown setting users.pasword"),
