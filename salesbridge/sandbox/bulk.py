@@ -56,9 +56,27 @@ def _csv(text: str, headers: dict[str, str] | None = None) -> Response:
 @router.post(_BASE + "/ingest/")
 async def create_ingest_job(version: str, request: Request, org: OrgDep, user_id: UserDep) -> JSONResponse:
     service, api_version = _service(org, version, "ingest")
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        body, data = await _multipart_job(request)
+        created = await run_in_threadpool(service.create_ingest_job_with_data, body, data, user_id, api_version)
+        return JSONResponse(created)
     body = await _json_body(request)
     job = await run_in_threadpool(service.create_ingest_job, body, user_id, api_version)
     return JSONResponse(job.summary())
+
+
+async def _multipart_job(request: Request) -> tuple[Any, bytes]:
+    """The ``job`` (JSON) and ``content`` (CSV) parts of a multipart Create Job request."""
+    form = await request.form()
+    job_part, content_part = form.get("job"), form.get("content")
+    if job_part is None or content_part is None:
+        raise BulkApiError("CLIENTINPUTERROR", "A multipart job request needs a 'job' part and a 'content' part")
+    job_text = job_part if isinstance(job_part, str) else (await job_part.read()).decode("utf-8", "replace")
+    data = content_part.encode() if isinstance(content_part, str) else await content_part.read()
+    try:
+        return json.loads(job_text), data
+    except ValueError as error:
+        raise BulkApiError("JSON_PARSER_ERROR", f"Unexpected character in the job part: {error}") from None
 
 
 @router.get(_BASE + "/ingest")

@@ -110,6 +110,12 @@ class BulkService:
         self.book.add(job)
         return job
 
+    def create_ingest_job_with_data(self, body: Any, data: bytes, user_id: str, api_version: float) -> dict[str, Any]:
+        """A multipart Create Job: the job and its data in one request; the job is closed and starts at once."""
+        job = self.create_ingest_job(body, user_id, api_version)
+        self.upload(job.id, data)
+        return self.change_state("ingest", job.id, {"state": UPLOAD_COMPLETE})
+
     def _external_id_field(self, object_name: str, requested: Any) -> str:
         if not requested or not isinstance(requested, str):
             raise BulkApiError("INVALIDJOB", f"External ID was blank for {object_name}. An External ID must be "

@@ -231,6 +231,15 @@ def test_deleted_records_leave_query_and_stay_visible_to_query_all(sf: Salesforc
         **{record_id: "true" for record_id in ids[:3]}, **{record_id: "false" for record_id in ids[3:]}}
 
 
+def test_hard_delete_removes_records_from_queries(sandbox: RunningSandbox, sf: Salesforce) -> None:
+    doomed = sf.Account.create({"Name": "Doomed"})["id"]
+    kept = sf.Account.create({"Name": "Kept"})["id"]
+    [result] = sf.bulk2.Account.hard_delete(records=[{"Id": doomed}], wait=WAIT)
+    assert (result["numberRecordsProcessed"], result["numberRecordsFailed"]) == (1, 0)
+    [page] = query_csv(sf, "SELECT Id FROM Account")
+    assert [row["Id"] for row in rows(page)] == [kept]
+
+
 def test_query_csv_flattens_parents_and_formats_values(sandbox: RunningSandbox, sf: Salesforce) -> None:
     account = sf.Account.create({"Name": "Parent Co"})["id"]
     sf.Contact.create({"LastName": "Child", "AccountId": account, "HasOptedOutOfEmail": True})
@@ -321,6 +330,33 @@ def test_created_job_info_and_listing(sf: Salesforce) -> None:
     assert raw(sf).get(jobs_url(sf, "query")).json()["records"] == []
 
 
+def test_a_multipart_create_job_carries_its_data_and_starts_at_once(sandbox: RunningSandbox,
+                                                                    sf: Salesforce) -> None:
+    job_part = ("job", '{"object": "Contact", "contentType": "CSV", "operation": "insert"}', "application/json")
+    content = ("content", "FirstName,LastName\nAstro,Nomical\nHootie,McOwl\n", "text/csv")
+    response = raw(sf).post(jobs_url(sf, "ingest"), files=[
+        (job_part[0], (None, job_part[1], job_part[2])), (content[0], ("content", content[1], content[2]))])
+    assert response.status_code == 200, response.text
+    assert response.json()["state"] == "UploadComplete"
+    bulk_service(sandbox.org).wait(response.json()["id"], timeout=60)
+    info = raw(sf).get(jobs_url(sf, "ingest", response.json()["id"])).json()
+    assert (info["state"], info["numberRecordsProcessed"]) == ("JobComplete", 2)
+    assert sorted(r["LastName"] for r in sandbox.org.store.records("Contact")) == ["McOwl", "Nomical"]
+
+
+def test_job_listings_page_with_a_query_locator(sf: Salesforce, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("salesbridge.sandbox.bulk_service.LIST_PAGE_SIZE", 2)
+    created = [create_ingest_job(sf, {"object": "Account", "operation": "insert"})["id"] for _ in range(3)]
+    first = raw(sf).get(jobs_url(sf, "ingest")).json()
+    assert first["done"] is False and [job["id"] for job in first["records"]] == created[:2]
+    assert first["nextRecordsUrl"].startswith("/services/data/v62.0/jobs/ingest?queryLocator=")
+    second = raw(sf).get(sf.base_url.split("/services/")[0] + first["nextRecordsUrl"]).json()
+    assert (second["done"], second["nextRecordsUrl"]) == (True, None)
+    assert [job["id"] for job in second["records"]] == created[2:]
+    bad = raw(sf).get(jobs_url(sf, "ingest"), params={"queryLocator": "%%%"})
+    assert error_of(bad)[:2] == (400, "INVALID_QUERY_LOCATOR")
+
+
 def test_tab_delimited_crlf_upload_is_read_with_the_jobs_dialect(sandbox: RunningSandbox, sf: Salesforce) -> None:
     body = {"object": "Account", "operation": "insert", "columnDelimiter": "TAB", "lineEnding": "CRLF"}
     job = run_ingest_job(sandbox, sf, body, 'Name\tDescription\r\n"Tab, Co"\t"two\r\nlines"\r\n')
@@ -366,6 +402,12 @@ def test_a_job_stopped_half_way_lists_the_rest_as_unprocessed(sandbox: RunningSa
      "InvalidBatch : The 'delete' batch must contain only ids"),
     ({"object": "Account", "operation": "insert"}, "Name\r\nA\r\n",
      "ClientInputError : LineEnding is invalid on user data. Current LineEnding setting is LF"),
+    ({"object": "Contact", "operation": "insert"}, "LastName,Account.Name\nA,Acme\n",
+     "InvalidBatch : Field name not found : Account.Name"),
+    ({"object": "Contact", "operation": "insert"}, "LastName,Boss.Id\nA,x\n",
+     "InvalidBatch : Field name not found : Boss.Id"),
+    ({"object": "Account", "operation": "insert"}, 'Name\n"unclosed\n',
+     "ClientInputError : unexpected end of data"),
 ])
 def test_bad_headers_and_line_endings_fail_the_whole_job(sandbox: RunningSandbox, sf: Salesforce, body: dict,
                                                          data: str, message: str) -> None:
