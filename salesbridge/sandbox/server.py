@@ -56,8 +56,10 @@ def seed_users(org: Org) -> None:
         stamp = format_datetime(org.clock.now())
         record_id = org.store.new_id(USER_KEY_PREFIX)
         record: dict[str, Any] = dict.fromkeys(user_def.fields)
-        values = _user_values(user)
-        record.update({name: value for name, value in values.items() if user_def.field(name) is not None})
+        for name, value in _user_values(user).items():
+            field_def = user_def.field(name)
+            if field_def is not None:
+                record[field_def.name] = value
         record.update({"Id": record_id, "IsDeleted": False, "CreatedDate": stamp, "CreatedById": record_id,
                        "LastModifiedDate": stamp, "LastModifiedById": record_id, "SystemModstamp": stamp})
         org.store.put(user_def.name, record)
