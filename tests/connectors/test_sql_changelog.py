@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import Engine, func, select, text
@@ -23,7 +24,9 @@ from salesbridge.connectors.sql import (
     uninstall_change_log,
 )
 from salesbridge.store.db import open_store
-from tests.connectors.conftest import Database
+
+if TYPE_CHECKING:
+    from tests.connectors.conftest import Database
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import (
@@ -27,7 +28,9 @@ from sqlalchemy.orm import Session
 
 from salesbridge.connectors.sql import SqlTable, TableShapeError, ValueConversionError
 from salesbridge.store.db import open_store
-from tests.connectors.conftest import Database
+
+if TYPE_CHECKING:
+    from tests.connectors.conftest import Database
 
 
 def make_leads(engine: Engine) -> Table:
