@@ -141,9 +141,10 @@ class Connection:
         while True:
             if guard:
                 self.check_budget()
-            sf = self.salesforce()
             used_token = self._token
             try:
+                sf = self.salesforce()  # may log in: a transient login failure is retried like any call
+                used_token = self._token
                 return operation(sf)
             except Exception as raw:  # noqa: BLE001 - translated below; anything unknown is re-raised as is
                 error = translate(raw)
