@@ -441,12 +441,13 @@ class HubWrites:
         if not self.active:
             return
         self.active = False
-        _session_guards(self._session).remove(self)
+        others = _session_guards(self._session)
+        others.remove(self)
         self._session.flush()  # pending ORM writes belong to the suppressed part
         connection = self._session.connection()
         if self._dialect == "sqlite":
             _changelog_sqlite.unsuppress(connection, self._token)
-        else:
+        elif not others:  # one setting per transaction: an enclosing suppression keeps it
             _changelog_postgres.unsuppress(connection)
 
     def __enter__(self) -> HubWrites:

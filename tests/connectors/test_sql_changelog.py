@@ -356,3 +356,12 @@ def test_install_checks_the_key_column_first(engine: Engine, leads: SqlTable) ->
     with engine.begin() as connection:
         connection.execute(text("INSERT INTO leads (id, last_name) VALUES (1, 'Ada')"))
     assert changes(engine) == [("1", "I")]
+
+
+def test_a_block_inside_a_suppressed_transaction_keeps_it_suppressed(engine: Engine, leads: SqlTable) -> None:
+    with Session(engine) as session, session.begin():
+        hub_writes(session)
+        with hub_writes(session):
+            leads.upsert(session, [{"id": 1, "last_name": "Ada"}])
+        leads.upsert(session, [{"id": 2, "last_name": "Bob"}])
+    assert changes(engine) == []
