@@ -71,7 +71,8 @@ def compile_query(query: str, schema: Schema, source: RecordSource, *, include_d
                   api_version: str = "62.0", now: datetime | None = None) -> Plan:
     """Parse and compile ``query`` without running it (its ``columns`` are known before any record is read)."""
     tree = parse(query)
-    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    moment = now or datetime.now(UTC)
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     ctx = Context(schema, source, query, include_deleted, api_version, moment.date())
     return _Compiler(ctx).plan(tree)
 
@@ -194,8 +195,9 @@ class _Compiler:
                 raise malformed(self._ctx.query_text, query.select[0].pos,
                                 "COUNT() cannot be used with GROUP BY; use COUNT(fieldName)")
             where = self._where(query, root)
-            sort_specs = [self._sort_spec(item, root) for item in query.order_by]
-            return _CountPlan(self._ctx, root, where, sort_specs, query.offset, query.limit, None, [])
+            for item in query.order_by:  # checked as Salesforce checks it, but a count needs no sorting
+                self._sort_spec(item, root)
+            return _CountPlan(self._ctx, root, where, [], query.offset, query.limit, None, [])
         if self._is_aggregate(query):
             aggregate = AggregatePlan(query, root, self._ctx, lambda expression: self._operand(expression, root),
                                       lambda expression: self._canonical(expression, root), self._typer)

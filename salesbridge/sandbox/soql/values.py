@@ -173,7 +173,9 @@ class LiteralTyper:
         return literal.value.lower() if literal.kind == "string" else _MISMATCH
 
     def _to_multipicklist(self, literal: ast.Literal) -> Any:
-        return multi_values(literal.value) or frozenset() if literal.kind == "string" else _MISMATCH
+        if literal.kind != "string":
+            return _MISMATCH
+        return multi_values(literal.value) or frozenset()
 
     def _to_id(self, literal: ast.Literal) -> Any:
         if literal.kind != "string":
