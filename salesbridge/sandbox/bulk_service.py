@@ -372,9 +372,9 @@ class BulkService:
                 self.book.save(job)
 
     def _begin(self, job: BulkJob) -> bool:
-        """Move a job to InProgress unless it was aborted meanwhile."""
+        """Move a job to InProgress unless it was aborted or deleted meanwhile."""
         with self.book.lock:
-            if job.state not in (UPLOAD_COMPLETE, IN_PROGRESS):
+            if job.state not in (UPLOAD_COMPLETE, IN_PROGRESS) or self.book.get(job.id) is not job:
                 return False
             self._set_state(job, IN_PROGRESS)
             return True
