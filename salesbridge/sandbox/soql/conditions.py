@@ -3,8 +3,9 @@
 Compiling first means type checks, literal conversion, regex building and semi-join sub-queries happen once per
 query, and the per-record work is a few dict lookups and comparisons. SOQL semantics kept here:
 
-- ``=`` / ``!=`` treat null as a value: ``Industry != 'Tech'`` also returns records with no Industry;
-  ordering operators never match null.
+- ``=`` / ``!=`` treat null as a value: ``Industry != 'Tech'`` also returns records with no Industry, while
+  NOT IN (values or anti-join) leaves them out; ordering operators never match null; on a boolean field null
+  means false.
 - Text compares case-insensitively (LIKE too); ids compare exactly (15-character literals are widened to 18).
 - A relative date literal is a day range: ``=`` means inside it, ``<`` before it, ``>`` after it.
 - INCLUDES / EXCLUDES test multi-select picklists; ``'a;b'`` inside them means both a and b.
@@ -102,7 +103,11 @@ class ConditionCompiler:
             assert isinstance(comparison.value, tuple)
             values = [self._coerce(literal, operand) for literal in comparison.value]
             matches = self._in(operand, values)
-            return matches if op == "IN" else (lambda row: not matches(row))
+            if op == "IN":
+                return matches
+            # Unlike !=, NOT IN leaves out rows whose value is null.
+            read = value_reader(operand)
+            return lambda row: read(row) is not None and not matches(row)
         assert isinstance(comparison.value, ast.Literal)
         value = self._coerce(comparison.value, operand)
         if op == "=":
@@ -167,8 +172,9 @@ class ConditionCompiler:
         assert isinstance(comparison.value, ast.Query)
         members = self._semi_join(comparison.value, operand)
         get = operand.get
-        negate = comparison.operator == "NOT IN"
-        return lambda row: (get(row) in members()) != negate
+        if comparison.operator == "IN":
+            return lambda row: get(row) in members()
+        return lambda row: (value := get(row)) is not None and value not in members()
 
 
 def value_reader(operand: Operand) -> Callable[[Any], Any]:

@@ -156,7 +156,8 @@ class LiteralTyper:
     def coerce(self, literal: ast.Literal, kind: str, describe_type: str, field_name: str) -> Any:
         """The comparable value of ``literal`` for a field of ``kind`` (a Range for relative date literals)."""
         if literal.kind == "null":
-            return None
+            # Salesforce: on a boolean field null matches false (``= null`` is ``= false``).
+            return False if kind == BOOLEAN else None
         handler = getattr(self, f"_to_{kind}")
         result = handler(literal)
         if result is _MISMATCH:
