@@ -225,6 +225,8 @@ TABLE: list[tuple[str, list[str] | Count | Error]] = [
     ("SELECT Id FROM Account WHERE Name = TODAY", Error("INVALID_FIELD", "must be of type string")),
     ("SELECT Id FROM Account WHERE Active__c = 'true'", Error("INVALID_FIELD", "must be of type boolean")),
     ("SELECT Id FROM Account WHERE Id = 'abc'", Error("INVALID_QUERY_FILTER_OPERATOR", "invalid ID field: abc")),
+    ("SELECT Id FROM Account WHERE Id LIKE '001%'",
+     Error("INVALID_QUERY_FILTER_OPERATOR", "invalid operator on id field")),
     ("SELECT Id FROM Account WHERE Industry INCLUDES ('x')", Error(
         "INVALID_QUERY_FILTER_OPERATOR", "includes or excludes operator only valid on multipicklist field")),
     ("SELECT Id FROM Account WHERE Description = 'x'", Error(

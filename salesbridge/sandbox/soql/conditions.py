@@ -32,6 +32,7 @@ from salesbridge.sandbox.soql.values import (
     LiteralTyper,
     Range,
     canonical_datetime,
+    type_word,
 )
 
 Predicate = Callable[[Any], bool]
@@ -130,9 +131,10 @@ class ConditionCompiler:
     def _like(self, comparison: ast.Comparison, operand: Operand) -> Predicate:
         literal = comparison.value
         assert isinstance(literal, ast.Literal)
-        if operand.kind not in (TEXT, ID):
-            raise query_error("INVALID_FIELD", self._query, operand.pos,
-                              f"invalid operator on field '{operand.name}': LIKE is only valid on string fields")
+        if operand.kind != TEXT:  # "The LIKE operator is supported for string fields only."
+            word = type_word(operand.kind, operand.describe_type)
+            raise query_error("INVALID_QUERY_FILTER_OPERATOR", self._query, operand.pos,
+                              f"invalid operator on {word} field")
         if literal.kind == "null":
             return lambda row: False
         if literal.kind != "string":
