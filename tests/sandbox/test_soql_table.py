@@ -198,6 +198,10 @@ TABLE: list[tuple[str, list[str] | Count | Error]] = [
     ("SELECT Id FROM Account WHERE Name = 'a' LIMIT 5 ORDER BY Name", Error("MALFORMED_QUERY", "'ORDER'")),
     ("SELECT Id, Id FROM Account", Error("MALFORMED_QUERY", "duplicate field selected: Id")),
     ("SELECT Id, name, NAME FROM Account", Error("MALFORMED_QUERY", "duplicate field selected: Name")),
+    ("SELECT (SELECT Id FROM Contacts), (SELECT Name FROM contacts) FROM Account",
+     Error("MALFORMED_QUERY", "duplicate field selected: Contacts")),
+    ("SELECT Id, (SELECT Id, (SELECT Id FROM Cases) FROM Contacts) FROM Account",
+     Error("MALFORMED_QUERY", "unexpected token: '('")),
     ("SELECT FIELDS(ALL) FROM Account", Error("MALFORMED_QUERY", "must have a LIMIT of at most 200")),
     ("SELECT COUNT(), Name FROM Account", Error("MALFORMED_QUERY", "COUNT()")),
     # -- names and types

@@ -236,7 +236,7 @@ class _Compiler:
                 if not allow_children:
                     raise malformed(self._ctx.query_text, item.pos, "unexpected token: '('")
                 key, results_for = self._child_subquery(item, root)
-                shape.add_child(key, results_for)
+                shape.add_child(key, results_for, item.query.object_pos)
                 columns.append(key)
                 continue
             for resolved, key in self._select_fields(item, root, query):

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from salesbridge.sandbox.soql import ast
 from salesbridge.sandbox.soql.errors import malformed
 from salesbridge.sandbox.soql.resolve import Context, ResolvedField
 
@@ -64,7 +65,10 @@ class Shape:
         is_type = resolved.is_type_of_polymorphic or (self.object_name is None and resolved.name == "Type")
         self.entries[output_key.lower()] = _Leaf(output_key, resolved.name, is_type)
 
-    def add_child(self, key: str, results_for: Callable[[str], dict[str, Any] | None]) -> None:
+    def add_child(self, key: str, results_for: Callable[[str], dict[str, Any] | None], pos: ast.Pos) -> None:
+        """Add a child subquery's results under its relationship name (once per relationship)."""
+        if key.lower() in self.entries:
+            raise malformed(self.ctx.query_text, pos, f"duplicate field selected: {key}")
         self.entries[key.lower()] = _Child(key, results_for)
 
     def list_builder(self) -> Callable[[list[dict[str, Any]]], list[dict[str, Any]]]:
