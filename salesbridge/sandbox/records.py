@@ -119,20 +119,13 @@ class RecordService:
         return record
 
     def find_by_field(self, object_name: str, field_name: str, value: Any) -> list[dict[str, Any]]:
-        """Live records whose field equals ``value`` (text compared case-insensitively, like external ids)."""
+        """Live records whose field equals ``value`` (text compared case-insensitively, like external ids).
+
+        Unique and external-id fields are answered from an index, so upserts stay fast on large objects.
+        """
         object_def = self.object_def(object_name)
-        field_def = object_def.field(field_name)
-        if field_def is None:
-            return []
-        wanted = str(value).lower() if isinstance(value, str) else value
-        found = []
-        for record in self.store.records(object_def.name):
-            current = record.get(field_def.name)
-            if isinstance(current, str):
-                current = current.lower()
-            if current == wanted and current is not None:
-                found.append(record)
-        return found
+        return [record for record_id in validation.find_ids(self, object_def, field_name, value)
+                if (record := self.store.get(record_id)) is not None]
 
     # -- writes ------------------------------------------------------------------------------------
     def create(self, object_name: str, values: dict[str, Any], user_id: str) -> str:

@@ -223,10 +223,7 @@ class FlowSync:
             row = dict(item.values)
             if self.flow.key.salesforce_id_column:
                 row[self.flow.key.salesforce_id_column] = item.change.sf_id
-            external = self.flow.key.external_id
-            if key is None and external and item.change.record.get(external) not in (None, ""):
-                row[self.table.key_column] = item.change.record[external]
-            key = self.table.insert(session, row)
+            key = self.table.key_text(self.table.insert(session, row))
             merged = row
             repo.record_event(session, self.run_id, self.flow.name, "created", key, item.change.sf_id,
                               {"origin": "salesforce"})

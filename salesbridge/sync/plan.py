@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from salesbridge.connectors.sql import ValueConversionError
 from salesbridge.sync.changes import AppChange, SalesforceChange
 from salesbridge.sync.config import Direction, FlowConfig
 from salesbridge.sync.conflicts import ChangeStamp, Side, resolve
@@ -129,7 +130,7 @@ def plan_flow(flow: FlowConfig, mapper: Mapper, sf_changes: list[SalesforceChang
             continue
         try:
             incoming = coerce(mapper.to_app(change.record))
-        except MappingError as error:
+        except (MappingError, ValueConversionError) as error:
             plan.errors.append(PlannedError(Direction.FROM_SALESFORCE, link.app_key if link else None,
                                             change.sf_id, error.error_code, error.message, error.fields,
                                             change.record))

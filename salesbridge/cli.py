@@ -1,0 +1,202 @@
+"""The ``salesbridge`` command line: thin commands over the Hub, the sandbox server and the demo.
+
+Heavy imports happen inside commands so that ``salesbridge --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="salesbridge: keep Salesforce and your other systems in step.", no_args_is_help=True,
+                  pretty_exceptions_show_locals=False)
+console = Console()
+err_console = Console(stderr=True)
+
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config (default: "
+                                                   "$SALESBRIDGE_CONFIG or ./salesbridge.yaml)")]
+
+
+def _load(config: Path | None):  # noqa: ANN202 - HubConfig, imported lazily
+    from salesbridge.sync.config import ConfigError, load_config
+
+    try:
+        return load_config(config)
+    except ConfigError as error:
+        err_console.print(f"[red]configuration error[/red] {error}")
+        raise typer.Exit(2) from None
+
+
+def _hub(config: Path | None):  # noqa: ANN202
+    from salesbridge.salesforce import AuthenticationError
+    from salesbridge.sync.runs import Hub
+
+    try:
+        return Hub(_load(config))
+    except AuthenticationError as error:
+        err_console.print(f"[red]cannot log in to Salesforce[/red]: {error}")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def sandbox(
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8787,
+    data: Annotated[str, typer.Option(help="SQLite file for the org's records, or :memory:")] = "sandbox.db",
+    schema: Annotated[list[Path] | None, typer.Option(help="YAML file of custom objects/fields (repeatable)")]
+    = None,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    tls: Annotated[bool, typer.Option(help="serve HTTPS with a self-signed certificate")] = True,
+    config: Annotated[Path | None, typer.Option(help="YAML settings: users, connected apps, limits")] = None,
+) -> None:
+    """Run the Salesforce-compatible sandbox server in the foreground."""
+    from salesbridge.sandbox.server import serve
+
+    serve(port=port, data=data, schema_files=tuple(str(p) for p in schema or ()), host=host, tls=tls,
+          config=str(config) if config else None)
+
+
+@app.command()
+def check(config: ConfigOption = None) -> None:
+    """Validate the configuration and the connections: login, objects, fields, tables, columns."""
+    from salesbridge.sync.check import check_hub
+
+    hub_config = _load(config)
+    problems = check_hub(hub_config, report=lambda line: console.print(f"[green]ok[/green] {line}"))
+    for problem in problems:
+        err_console.print(f"[red]problem[/red] {problem}")
+    if problems:
+        raise typer.Exit(1)
+    console.print("[bold green]configuration and connections are fine[/bold green]")
+
+
+@app.command()
+def sync(
+    flow: Annotated[list[str] | None, typer.Argument(help="flows to sync (default: all enabled)")] = None,
+    config: ConfigOption = None,
+    app_key: Annotated[str | None, typer.Option(help="sync only this app row now (needs one FLOW)")] = None,
+    sf_id: Annotated[str | None, typer.Option(help="sync only this Salesforce record now (needs one FLOW)")]
+    = None,
+) -> None:
+    """Run a sync once, with a progress bar, and print what it did."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    hub = _hub(config)
+    if app_key or sf_id:
+        if not flow or len(flow) != 1:
+            err_console.print("[red]--app-key/--sf-id need exactly one FLOW[/red]")
+            raise typer.Exit(2)
+        report = hub.sync_record(flow[0], app_key=app_key, sf_id=sf_id)
+    else:
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} records"),
+                      TimeElapsedColumn(), console=console, transient=True) as bar:
+            tasks: dict[str, int] = {}
+
+            def progress_for(flow_name: str):  # noqa: ANN202
+                def advance(stage: str, count: int) -> None:
+                    label = f"{flow_name}: {stage}"
+                    if label not in tasks:
+                        tasks[label] = bar.add_task(label, total=None)
+                    bar.advance(tasks[label], count)
+
+                return advance
+
+            report = hub.sync(flow or None, progress=progress_for)
+    print_report(report)
+    if report.status in ("failed", "stopped"):
+        raise typer.Exit(1)
+
+
+def print_report(report) -> None:  # noqa: ANN001 - RunReport
+    table = Table(title=f"run {report.run_id}: {report.status}")
+    for column in ("flow", "read", "to app", "to Salesforce", "deletes", "conflicts", "failed", "API calls"):
+        table.add_column(column, justify="left" if column == "flow" else "right")
+    for result in report.results:
+        table.add_row(result.flow, str(result.records_read), str(result.written_to_app),
+                      str(result.written_to_salesforce), str(result.deletes), str(result.conflicts),
+                      str(result.failed), str(result.api_calls))
+    console.print(table)
+    for flow_name, message in report.errors.items():
+        err_console.print(f"[red]{flow_name}[/red]: {message}")
+
+
+@app.command()
+def status(config: ConfigOption = None, limit: Annotated[int, typer.Option(help="runs to show")] = 10) -> None:
+    """Show the last runs and the remaining API budget."""
+    from sqlalchemy.orm import Session
+
+    from salesbridge.store import repository as repo
+
+    hub = _hub(config)
+    with Session(hub.engine) as session:
+        runs = repo.recent_runs(session, limit)
+        table = Table(title="recent runs")
+        for column in ("run", "started", "status", "trigger", "flows", "read", "written", "failed", "conflicts",
+                       "API calls"):
+            table.add_column(column)
+        for run in runs:
+            stats = repo.run_flows(session, run.id)
+            table.add_row(str(run.id), run.started_at.strftime("%Y-%m-%d %H:%M:%S"), run.status, run.trigger,
+                          ", ".join(run.flows or []), str(sum(s.records_read for s in stats)),
+                          str(sum(s.records_written for s in stats)), str(sum(s.records_failed for s in stats)),
+                          str(sum(s.conflicts for s in stats)), str(run.api_calls or 0))
+        console.print(table)
+        open_count = len(repo.open_errors(session))
+    limits = hub.client.limits()
+    daily = limits.get("DailyApiRequests", {})
+    console.print(f"API budget: {daily.get('Remaining', '?')} of {daily.get('Max', '?')} calls left today; "
+                  f"open record errors: {open_count}")
+
+
+@app.command()
+def errors(
+    config: ConfigOption = None,
+    flow: Annotated[str | None, typer.Option(help="only this flow")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="resolved ones too")] = False,
+) -> None:
+    """List per-record errors with Salesforce's error code, message and fields."""
+    from sqlalchemy.orm import Session
+
+    from salesbridge.store import repository as repo
+
+    hub = _hub(config)
+    with Session(hub.engine) as session:
+        rows = repo.list_errors(session, flow=flow, include_resolved=show_all)
+        table = Table(title="record errors")
+        for column in ("id", "flow", "direction", "op", "app key", "Salesforce id", "code", "message", "fields",
+                       "status", "attempts"):
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(str(row.id), row.flow, row.direction, row.operation, row.app_key or "", row.sf_id or "",
+                          row.error_code, row.message, ", ".join(row.fields or []), row.status, str(row.attempts))
+    console.print(table)
+
+
+@app.command()
+def retry(
+    error_id: Annotated[list[int] | None, typer.Argument(help="error ids (default: all open errors)")] = None,
+    config: ConfigOption = None,
+    flow: Annotated[str | None, typer.Option(help="only this flow's errors")] = None,
+) -> None:
+    """Retry open record errors: the records are read again and re-sent."""
+    hub = _hub(config)
+    report = hub.retry(error_id or None, flow=flow)
+    print_report(report)
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option(help="where the demo's files go")] = Path("salesbridge-demo"),
+    keep_running: Annotated[bool, typer.Option(help="keep the sandbox running afterwards")] = False,
+) -> None:
+    """Start the sandbox, make a demo app database and config, seed both sides and sync them both ways."""
+    from salesbridge.demo import run_demo
+
+    run_demo(workdir, console, keep_running=keep_running)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

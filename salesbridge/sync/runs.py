@@ -1,0 +1,116 @@
+"""Runs: one or more flows synced once, logged with counts, API calls, conflicts and per-record errors.
+
+``Hub`` is the entry point the CLI, the API and the scheduler share. It holds no state between runs beyond what
+is in the database, so a run can be started from any process (the "growing past one machine" rule).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from salesbridge.connectors.sql import install_change_log
+from salesbridge.salesforce import BudgetExhausted, SalesforceClient, SalesforceError
+from salesbridge.store import repository as repo
+from salesbridge.store.db import migrate, open_store
+from salesbridge.sync.config import HubConfig
+from salesbridge.sync.connect import salesforce_client
+from salesbridge.sync.engine import FlowResult, FlowSync, Progress, Targets
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunReport:
+    run_id: int
+    status: str
+    results: list[FlowResult] = field(default_factory=list)
+    api_calls: int = 0
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def written(self) -> int:
+        return sum(r.records_written for r in self.results)
+
+    @property
+    def failed(self) -> int:
+        return sum(r.failed for r in self.results)
+
+
+class Hub:
+    """One configured hub: the app database (with the hub's state) and one Salesforce org."""
+
+    def __init__(self, config: HubConfig, client: SalesforceClient | None = None, engine: Engine | None = None):
+        self.config = config
+        self.engine = engine or open_store(config.store_url)
+        migrate(self.engine)
+        for flow in config.flows:
+            install_change_log(self.engine, flow.table, flow.key.app)
+        self.client = client or salesforce_client(config)
+
+    def sync(self, flows: list[str] | None = None, *, trigger: str = "manual",
+             progress: Callable[[str], Progress] | None = None) -> RunReport:
+        """Sync the named flows (default: every enabled flow) once."""
+        chosen = [self.config.flow(name) for name in flows] if flows else [f for f in self.config.flows if f.enabled]
+        return self._run([(flow.name, None) for flow in chosen], trigger, progress)
+
+    def sync_record(self, flow: str, *, app_key: str | None = None, sf_id: str | None = None) -> RunReport:
+        """"Sync this record now": one app row or one Salesforce record, outside the watermarks."""
+        targets = Targets(app_keys=[app_key] if app_key else [], sf_ids=[sf_id] if sf_id else [])
+        return self._run([(self.config.flow(flow).name, targets)], "manual", None)
+
+    def retry(self, error_ids: list[int] | None = None, flow: str | None = None) -> RunReport:
+        """Retry open RecordErrors (all, or the given ids): the records are read again and re-sent.
+
+        A retried error that succeeds is marked resolved; one that fails again stays open with one more attempt.
+        """
+        with Session(self.engine) as session, session.begin():
+            errors = repo.open_errors(session, flow=flow, ids=error_ids)
+            by_flow: dict[str, Targets] = {}
+            for error in errors:
+                targets = by_flow.setdefault(error.flow, Targets())
+                if error.direction == "to_salesforce" and error.app_key:
+                    targets.app_keys.append(error.app_key)
+                elif error.sf_id:
+                    targets.sf_ids.append(error.sf_id)
+                repo.mark_retrying(session, error)
+        return self._run([(name, targets) for name, targets in by_flow.items()], "retry", None)
+
+    def _run(self, work: list[tuple[str, Targets | None]], trigger: str,
+             progress: Callable[[str], Progress] | None) -> RunReport:
+        self.client.reset_counter()
+        with Session(self.engine) as session, session.begin():
+            run_id = repo.start_run(session, trigger, [name for name, _ in work])
+        report = RunReport(run_id, "running")
+        for name, targets in work:
+            flow = self.config.flow(name)
+            runner = FlowSync(self.config, flow, self.client, self.engine, run_id,
+                              progress(name) if progress else None)
+            try:
+                result = runner.run(targets)
+            except BudgetExhausted as error:
+                report.errors[name] = str(error)
+                report.status = "stopped"
+                result = runner.result
+            except (SalesforceError, Exception) as error:  # a flow's failure must not stop the others
+                log.exception("flow %s failed", name)
+                report.errors[name] = f"{type(error).__name__}: {error}"
+                result = runner.result
+            report.results.append(result)
+            with Session(self.engine) as session, session.begin():
+                repo.add_run_flow(session, run_id, result.flow, records_read=result.records_read,
+                                  records_written=result.records_written, records_failed=result.failed,
+                                  conflicts=result.conflicts, api_calls=result.api_calls, deletes=result.deletes)
+            if report.status == "stopped":
+                break
+        report.api_calls = self.client.api_calls
+        if report.status != "stopped":
+            report.status = "failed" if report.errors else ("partial" if report.failed else "succeeded")
+        with Session(self.engine) as session, session.begin():
+            repo.finish_run(session, run_id, report.status, report.api_calls,
+                            "; ".join(f"{k}: {v}" for k, v in report.errors.items()) or None)
+        return report
