@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
+from urllib.parse import quote
 
 from salesbridge.salesforce._connection import Connection
 from salesbridge.salesforce._translate import record_error
@@ -75,8 +76,9 @@ def _send(conn: Connection, operation: Operation, object_name: str | None, exter
                                                  params={"ids": ",".join(payloads), "allOrNone": "false"}))
     else:
         body = json.dumps({"allOrNone": False, "records": payloads}, ensure_ascii=False).encode()
-        path = f"composite/sobjects/{object_name}/{external_id_field}" if operation == "upsert" \
-            else "composite/sobjects"
+        path = "composite/sobjects"
+        if operation == "upsert":
+            path += f"/{quote(object_name or '', safe='')}/{quote(external_id_field or '', safe='')}"
         method = "POST" if operation == "create" else "PATCH"
         answer = conn.call(lambda sf: sf.restful(path, method=method, data=body), repeatable=operation != "create")
     if not isinstance(answer, list) or len(answer) != len(batch):

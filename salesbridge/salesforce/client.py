@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote as quote_path
 
 from salesbridge.salesforce import _convert
 from salesbridge.salesforce._bulk import BulkIngest
@@ -28,6 +29,11 @@ DEFAULT_API_VERSION = "62.0"
 #: Salesforce's largest query page (and the default); the smallest it honours is 200.
 MAX_PAGE_SIZE = 2000
 MIN_PAGE_SIZE = 200
+
+
+def _segment(value: str) -> str:
+    """One URL path segment: names and ids never smuggle in another path."""
+    return quote_path(value, safe="")
 
 
 def _replication_time(value: datetime) -> str:
@@ -137,7 +143,8 @@ class SalesforceClient:
         """One record by id (all fields, or ``fields``); None when there is no such record."""
         params = {"fields": ",".join(fields)} if fields else None
         try:
-            return self._conn.call(lambda sf: sf.restful(f"sobjects/{object_name}/{record_id}", params=params))
+            path = f"sobjects/{_segment(object_name)}/{_segment(record_id)}"
+            return self._conn.call(lambda sf: sf.restful(path, params=params))
         except SalesforceError as error:
             if error.status == 404 and error.error_code == "NOT_FOUND":
                 return None
@@ -147,7 +154,8 @@ class SalesforceClient:
         """An object's describe (fields, picklists, relationships), cached for the life of the client."""
         key = object_name.lower()
         if key not in self._describes:
-            self._describes[key] = self._conn.call(lambda sf: sf.restful(f"sobjects/{object_name}/describe"))
+            path = f"sobjects/{_segment(object_name)}/describe"
+            self._describes[key] = self._conn.call(lambda sf: sf.restful(path))
         return self._describes[key]
 
     def describe_global(self) -> dict[str, Any]:
@@ -167,13 +175,15 @@ class SalesforceClient:
     def get_updated(self, object_name: str, start: datetime, end: datetime) -> UpdatedIds:
         """Ids of records of ``object_name`` changed between ``start`` and ``end`` (at most 30 days back)."""
         params = {"start": _replication_time(start), "end": _replication_time(end)}
-        answer = self._conn.call(lambda sf: sf.restful(f"sobjects/{object_name}/updated/", params=params))
+        path = f"sobjects/{_segment(object_name)}/updated/"
+        answer = self._conn.call(lambda sf: sf.restful(path, params=params))
         return UpdatedIds(list(answer.get("ids") or []), parse_datetime(answer["latestDateCovered"]))
 
     def get_deleted(self, object_name: str, start: datetime, end: datetime) -> DeletedRecords:
         """Records of ``object_name`` deleted between ``start`` and ``end`` (Salesforce keeps about 15 days)."""
         params = {"start": _replication_time(start), "end": _replication_time(end)}
-        answer = self._conn.call(lambda sf: sf.restful(f"sobjects/{object_name}/deleted/", params=params))
+        path = f"sobjects/{_segment(object_name)}/deleted/"
+        answer = self._conn.call(lambda sf: sf.restful(path, params=params))
         earliest = answer.get("earliestDateAvailable")
         return DeletedRecords(
             [DeletedRecord(item["id"], parse_datetime(item["deletedDate"]))

@@ -13,7 +13,8 @@ _ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b
 
 
 def quote(value: object) -> str:
-    """A SOQL literal: strings quoted and escaped, datetimes in UTC, dates ISO, booleans and null bare."""
+    """A SOQL literal: strings quoted and escaped, datetimes in UTC to the second, dates ISO, booleans and null
+    bare."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -21,7 +22,9 @@ def quote(value: object) -> str:
     if isinstance(value, int | float | Decimal):
         return str(value)
     if isinstance(value, datetime):
-        return format_datetime(value).replace("+0000", "Z")
+        # SOQL documents whole seconds only (YYYY-MM-DDThh:mm:ssZ): milliseconds are dropped, so a lower bound
+        # moves earlier (harmless when de-duplicating) and an exact match on a stamp with milliseconds fails.
+        return format_datetime(value)[:19] + "Z"
     if isinstance(value, date):
         return value.isoformat()
     text = str(value)

@@ -13,9 +13,10 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from sf_helpers import Admin
+from sf_helpers import Admin, RecordedSleeps
 
 from salesbridge.salesforce import SalesforceClient, WriteResult
+from salesbridge.sandbox.faults import FaultSettings
 from salesbridge.sandbox.server import RunningSandbox, start_in_thread
 
 EXAMPLE_SCHEMA = Path(__file__).parents[2] / "salesbridge" / "sandbox" / "schema" / "example_schema.yaml"
@@ -213,3 +214,60 @@ def test_bulk_row_lock_failures_are_sent_again(sandbox: RunningSandbox, admin: A
     records = _contacts(80)
     results = bulk_client.create("Contact", records)
     _assert_contacts_written(sandbox, records, results, ())
+
+
+# -- Bulk jobs under failure: each step is renewed or retried on its own, never duplicated ------------------------
+def _after_first(client: SalesforceClient, method: str, path_end: str, action: Callable[[], None]) -> None:
+    """Run ``action`` once, right after the client's first ``method`` request whose path ends with ``path_end``."""
+    done: list[bool] = []
+
+    def hook(response: requests.Response, *args: object, **kwargs: object) -> None:
+        request = response.request
+        if not done and request.method == method and urlsplit(request.url or "").path.endswith(path_end):
+            done.append(True)
+            action()
+
+    client._conn.http.hooks["response"].append(hook)  # the client's session (private: test only)
+
+
+def bulk_jobs(sandbox: RunningSandbox) -> list[dict[str, Any]]:
+    """Every ingest job of the org, through the Bulk API's own listing."""
+    _, token = sandbox.login()
+    response = sandbox.http().get(f"{sandbox.url}/services/data/v62.0/jobs/ingest",
+                                  headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()["records"]
+
+
+def test_bulk_job_survives_a_session_expiring_mid_job(sandbox: RunningSandbox,
+                                                      bulk_client: SalesforceClient) -> None:
+    _after_first(bulk_client, "PUT", "/batches", sandbox.org.sessions.expire_all)
+    records = _contacts(60)
+    results = bulk_client.create("Contact", records)
+    _assert_contacts_written(sandbox, records, results, ())
+    assert bulk_client.logins == 2
+    assert [job["state"] for job in bulk_jobs(sandbox)] == ["JobComplete"]
+    assert len(list(sandbox.org.store.records("Contact"))) == 60
+
+
+def test_failed_upload_aborts_the_job_and_starts_a_new_one(sandbox: RunningSandbox, sleeps: RecordedSleeps,
+                                                           bulk_client: SalesforceClient) -> None:
+    _after_first(bulk_client, "POST", "/jobs/ingest",
+                 lambda: sandbox.org.faults.configure(FaultSettings(fail_next_requests=1)))
+    records = _contacts(60)
+    results = bulk_client.create("Contact", records)
+    _assert_contacts_written(sandbox, records, results, ())
+    assert sorted(job["state"] for job in bulk_jobs(sandbox)) == ["Aborted", "JobComplete"]
+    assert len(list(sandbox.org.store.records("Contact"))) == 60
+    assert sleeps == [0.5]
+
+
+def test_a_lost_close_answer_is_checked_not_repeated(sandbox: RunningSandbox,
+                                                     bulk_client: SalesforceClient) -> None:
+    _after_first(bulk_client, "PUT", "/batches",
+                 lambda: sandbox.org.faults.configure(FaultSettings(fail_next_requests=1, error_after=True)))
+    records = _contacts(60)
+    results = bulk_client.create("Contact", records)
+    _assert_contacts_written(sandbox, records, results, ())
+    assert [job["state"] for job in bulk_jobs(sandbox)] == ["JobComplete"]
+    assert len(list(sandbox.org.store.records("Contact"))) == 60
