@@ -71,8 +71,8 @@ def build_table(operation: str, external_id_field: str | None, items: Sequence[t
         for _, record in items:
             if not isinstance(record, Mapping):
                 continue
-            for name in record:
-                if name != "attributes" and name not in seen:
+            for name in _columns(record):
+                if name not in seen:
                     seen.add(name)
                     header.append(name)
         if external_id_field and external_id_field not in seen and external_id_field.lower() != "id":
@@ -87,12 +87,32 @@ def build_table(operation: str, external_id_field: str | None, items: Sequence[t
             elif not isinstance(record, Mapping):
                 raise TypeError(f"a record must be a mapping of field names to values, got {type(record).__name__}")
             else:
-                cells = [csv_cell(record[name], name) if name in record else "" for name in header]
+                flat = _flatten(record)
+                cells = [csv_cell(flat[name], name) if name in flat else "" for name in header]
         except (TypeError, ValueError) as error:
             results[index] = failed(index, operation, record, SalesforceError("INVALID_VALUE", str(error)))
             continue
         rows.append((index, cells))
     return Table(header, rows)
+
+
+def _columns(record: Mapping[str, Any]) -> list[str]:
+    return list(_flatten(record))
+
+
+def _flatten(record: Mapping[str, Any]) -> dict[str, Any]:
+    """Field -> value, a parent by external id (``{"Account": {"Ext__c": "A-1"}}``) as ``Account.Ext__c``."""
+    flat: dict[str, Any] = {}
+    for name, value in record.items():
+        if name == "attributes":
+            continue
+        if isinstance(value, Mapping):
+            for sub_name, sub_value in value.items():
+                if sub_name != "attributes":
+                    flat[f"{name}.{sub_name}"] = sub_value
+        else:
+            flat[name] = value
+    return flat
 
 
 def render_csv(header: list[str], rows: Sequence[list[str]]) -> str:

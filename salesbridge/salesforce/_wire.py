@@ -1,12 +1,15 @@
 """Python values -> what Salesforce accepts on the wire, in one place (JSON for REST, text cells for Bulk CSV).
 
-- datetime -> ``2013-05-08T21:20:00.000+0000`` (UTC; naive means UTC), accepted by REST and by Bulk API CSV.
+- datetime -> ``2013-05-08T21:20:00.000+0000`` in JSON (what Salesforce answers), ``2013-05-08T21:20:00.000Z``
+  in CSV (what Bulk API 2.0 documents); UTC, naive means UTC.
 - date -> ``YYYY-MM-DD``; time -> ``hh:mm:ss.sssZ``.
 - Decimal -> a JSON number (int when integral, else float: exact up to 15 significant digits, which covers
   Salesforce's number fields in practice) and its exact decimal text in CSV.
 - bytes -> base64 text (ContentVersion.VersionData and other base64 fields).
-- Enum -> its value. None -> JSON null; in CSV ``#N/A`` (Bulk API's "set to null"; an empty cell would mean
-  "leave unchanged" on update).
+- Enum -> its value. A mapping is a parent named by its external id (``{"Account": {"Ext__c": "A-1"}}``); in
+  CSV it becomes the column ``Account.Ext__c``.
+- None -> JSON null; in CSV ``#N/A`` (Bulk API's "set to null"; an empty cell would mean "leave unchanged" on
+  update).
 Anything else is refused with a TypeError naming the field, rather than sent as its ``str()``.
 """
 
@@ -26,13 +29,14 @@ from salesbridge.salesforce.datetimes import format_datetime
 CSV_NULL = "#N/A"
 
 JsonScalar = str | int | float | bool | None
+JsonValue = JsonScalar | dict[str, Any]
 
 
 def _format_time(value: time) -> str:
     return value.strftime("%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
-def json_value(value: Any, name: str = "value") -> JsonScalar | list[Any]:
+def json_value(value: Any, name: str = "value") -> JsonValue:
     """A JSON-ready value for one field."""
     if value is None or isinstance(value, bool | str | int):
         return value
@@ -54,6 +58,8 @@ def json_value(value: Any, name: str = "value") -> JsonScalar | list[Any]:
         return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, enum.Enum):
         return json_value(value.value, name)
+    if isinstance(value, Mapping):  # a parent by external id: {"Account": {"Hub_Id__c": "A-1"}}
+        return json_record(value)
     if isinstance(value, list | tuple):  # multi-select picklists arrive as lists from some callers
         return ";".join(str(json_value(item, name)) for item in value)
     raise TypeError(f"{name}: cannot send a {type(value).__name__} to Salesforce")
@@ -79,6 +85,8 @@ def csv_cell(value: Any, name: str = "value") -> str:
         if not value.is_finite():
             raise TypeError(f"{name}: {value} is not a number Salesforce accepts")
         return format(value, "f")
+    if isinstance(value, datetime):
+        return format_datetime(value).replace("+0000", "Z")  # the form Bulk API 2.0 documents for CSV
     if isinstance(value, float):
         json_value(value, name)  # refuses NaN and infinities
         return format(Decimal(repr(value)), "f")  # never exponent notation, which Salesforce does not read

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from salesbridge.salesforce.errors import SalesforceError, TransientError
+from salesbridge.salesforce.errors import ApiLimitExceeded, BudgetExhausted, SalesforceError, TransientError
 
 
 @dataclass
@@ -26,8 +26,6 @@ class WriteResult:
     @property
     def retryable(self) -> bool:
         """Failed only for reasons that may pass (row locks, an unavailable server, our own budget guard)."""
-        from salesbridge.salesforce.errors import ApiLimitExceeded, BudgetExhausted
-
         return (not self.success and bool(self.errors)
                 and all(isinstance(e, TransientError | BudgetExhausted | ApiLimitExceeded) for e in self.errors))
 

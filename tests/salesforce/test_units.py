@@ -57,7 +57,7 @@ def test_csv_cells() -> None:
     assert [csv_cell(v) for v in (None, True, False, 7, "text", "")] == ["#N/A", "true", "false", "7", "text", ""]
     assert csv_cell(Decimal("1E+3")) == "1000"
     assert csv_cell(1e-7) == "0.0000001"  # never exponent notation
-    assert csv_cell(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05.000+0000"
+    assert csv_cell(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)) == "2026-01-02T03:04:05.000Z"
 
 
 # -- headers and errors ------------------------------------------------------------------------------------------

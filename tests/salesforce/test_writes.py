@@ -271,3 +271,13 @@ def test_a_lost_close_answer_is_checked_not_repeated(sandbox: RunningSandbox,
     _assert_contacts_written(sandbox, records, results, ())
     assert [job["state"] for job in bulk_jobs(sandbox)] == ["JobComplete"]
     assert len(list(sandbox.org.store.records("Contact"))) == 60
+
+
+def test_parents_named_by_external_id(sandbox: RunningSandbox, make_client: MakeClient) -> None:
+    """``{"Account": {"Hub_Id__c": ...}}`` links a child to its parent by external id, in JSON and in CSV."""
+    setup = make_client()
+    [account] = setup.create("Account", [{"Name": "Parent", "Hub_Id__c": "hub-parent"}])
+    for client in (setup, make_client(bulk_threshold=0)):
+        [contact] = client.create("Contact", [{"LastName": "Child", "Account": {"Hub_Id__c": "hub-parent"}}])
+        assert contact.success, contact
+        assert _stored(sandbox, contact.id)["AccountId"] == account.id
