@@ -15,7 +15,7 @@ import copy
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -49,6 +49,7 @@ class Store:
         self._sequence: dict[str, int] = {}
         self._undo: dict[str, tuple[str, dict[str, Any]] | None] | None = None
         self._dirty: set[str] = set()
+        self._put_observers: list[Callable[[str, dict[str, Any]], None]] = []
         self._load()
 
     # -- loading and persistence -------------------------------------------------------------------
@@ -121,8 +122,21 @@ class Store:
             self._by_object.setdefault(object_name.lower(), {})[record_id] = record
             self._object_of[record_id] = object_name
             self._dirty.add(record_id)
+            self._notify(object_name, record)
             if self._undo is None:
                 self._flush()
+
+    def add_put_observer(self, observer: Callable[[str, dict[str, Any]], None]) -> None:
+        """Call ``observer(object_name, record)`` for every record stored, restored or rolled back to.
+
+        Indexes over record values (unique and external id fields) stay complete whatever path wrote.
+        """
+        with self.lock:
+            self._put_observers.append(observer)
+
+    def _notify(self, object_name: str, record: dict[str, Any]) -> None:
+        for observer in self._put_observers:
+            observer(object_name, record)
 
     def _remember(self, record_id: str) -> None:
         if self._undo is None or record_id in self._undo:
@@ -162,6 +176,7 @@ class Store:
                 object_name, data = previous
                 self._by_object.setdefault(object_name.lower(), {})[record_id] = data
                 self._object_of[record_id] = object_name
+                self._notify(object_name, data)
             self._dirty.discard(record_id)
         self._undo = None
 

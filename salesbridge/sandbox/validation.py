@@ -544,8 +544,8 @@ class _ObjectIndex:
     """Record ids by (lower-cased) value for the unique and external id fields of one object.
 
     Entries are only ever added; every hit is checked against the stored record, so entries left behind by
-    updates or rolled-back transactions cost nothing. The index is rebuilt when the store holds records it
-    has not seen (rollbacks, loads, writes that bypassed ``check_unique``).
+    updates or rolled-back transactions cost nothing. Every record the store keeps passes through
+    ``_on_put``, and the index is rebuilt when the store holds records it has not seen (loads).
     """
 
     fields: tuple[str, ...]
@@ -562,6 +562,8 @@ def _index_key(value: Any) -> Any:
 
 def _object_index(store: Store, object_name: str, fields: Iterable[str]) -> _ObjectIndex:
     wanted = tuple(fields)
+    if store not in _indexes:
+        store.add_put_observer(lambda name, record: _on_put(store, name, record))
     per_store = _indexes.setdefault(store, {})
     index = per_store.get(object_name.lower())
     if index is None or index.fields != wanted or len(index.known) != store.count(object_name):
@@ -570,6 +572,13 @@ def _object_index(store: Store, object_name: str, fields: Iterable[str]) -> _Obj
             _add_to_index(index, record)
         per_store[object_name.lower()] = index
     return index
+
+
+def _on_put(store: Store, object_name: str, record: dict[str, Any]) -> None:
+    """Keep an existing index complete for writes that bypass ``check_unique`` (direct store writes)."""
+    index = _indexes.get(store, {}).get(object_name.lower())
+    if index is not None:
+        _add_to_index(index, record)
 
 
 def _add_to_index(index: _ObjectIndex, record: dict[str, Any]) -> None:
