@@ -338,8 +338,12 @@ class BulkIngest:
                 if self._state(object_name, job_id).get("state") != "Open":
                     return  # the close went through; only its answer was lost
                 if attempt + 1 >= retry.attempts:
+                    self._abort_quietly(object_name, job_id)
                     raise
                 retry.wait(attempt)
+            except SalesforceError:
+                self._abort_quietly(object_name, job_id)  # an Open job left behind would only expire later
+                raise
 
     def _wait(self, object_name: str, job_id: str) -> dict[str, Any]:
         deadline = time.monotonic() + self.timeout

@@ -146,7 +146,7 @@ class Connection:
                 sf = self.salesforce()  # may log in: a transient login failure is retried like any call
                 used_token = self._token
                 return operation(sf)
-            except Exception as raw:  # noqa: BLE001 - translated below; anything unknown is re-raised as is
+            except Exception as raw:  # translated below; anything unknown (a bug) is re-raised as is
                 error = translate(raw)
                 if error is None:
                     raise
