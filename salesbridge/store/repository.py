@@ -349,6 +349,17 @@ def record_conflict(
     return conflict
 
 
+def list_conflicts(session: Session, flow: str | None = None, run_id: int | None = None,
+                   limit: int = 200) -> list[Conflict]:
+    """Recorded conflicts, newest first; for the run log, the CLI and the dashboard."""
+    query = select(Conflict).order_by(Conflict.id.desc()).limit(limit)
+    if flow is not None:
+        query = query.where(Conflict.flow == flow)
+    if run_id is not None:
+        query = query.where(Conflict.run_id == run_id)
+    return list(session.scalars(query))
+
+
 def record_event(
     session: Session,
     run_id: int | None,

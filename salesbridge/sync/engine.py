@@ -105,8 +105,8 @@ class FlowSync:
 
     # -- gathering -----------------------------------------------------------------------------------
     def _pull_salesforce(self, watermark: str | None, targets: Targets | None) -> list[SalesforceChange]:
-        if not self.flow.direction.receives() and not self.flow.deletes:
-            return []
+        if not self.flow.direction.receives():
+            return []  # a one-way flow to Salesforce never reads it: no-change polls cost nothing
         fields = self.mapper.salesforce_fields
         if self.flow.key.external_id:
             fields = [*fields, self.flow.key.external_id]

@@ -1,0 +1,68 @@
+"""Fixtures for end-to-end sync tests: a sandbox org with the example schema (Hub_Id__c external ids), an app
+database on SQLite or on the running PostgreSQL (own schema per test), and a helper to build a Hub."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sync_helpers import Setup, create_leads_table, hub_config, lead_flow
+
+from salesbridge.demo import demo_schema_file
+from salesbridge.sandbox.server import RunningSandbox, start_in_thread
+from salesbridge.sync.runs import Hub
+
+
+@pytest.fixture
+def org() -> Iterator[RunningSandbox]:
+    """A fresh sandbox org with the example schema: Hub_Id__c external ids on Account, Contact, Lead."""
+    running = start_in_thread(schema_files=(demo_schema_file(),))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def app_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # noqa: ANN001
+    """The app database URL: a SQLite file, or an isolated schema on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'app.db'}"
+        return
+    base = request.getfixturevalue("postgres_url")
+    schema = f"sb_e2e_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def make_setup(org: RunningSandbox, app_url: str) -> Iterator[Callable[..., Setup]]:
+    engines: list[Engine] = []
+
+    def build(flows: list[dict[str, Any]] | None = None, **settings: Any) -> Setup:
+        engine = create_engine(app_url)
+        engines.append(engine)
+        if not engines[:-1]:
+            create_leads_table(engine)
+        config = hub_config(org, app_url, flows or [lead_flow()], **settings)
+        hub = Hub(config)
+        engines.append(hub.engine)
+        # A second client for the test's own Salesforce edits, so the hub's call counts stay its own.
+        from salesbridge.sync.connect import salesforce_client
+
+        return Setup(org, engine, hub, salesforce_client(config))
+
+    yield build
+    for engine in engines:
+        engine.dispose()
