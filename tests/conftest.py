@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from urllib.parse import urlparse
 
-import psycopg
 import pytest
 import requests
+from postgres_support import postgres_base_url, require_postgres
 from simple_salesforce import Salesforce
 
 from salesbridge.sandbox.server import RunningSandbox, start_in_thread
 
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 #: requests lets these override ``Session.verify`` (requests issue 3829), which would stop a session that
 #: trusts the sandbox's certificate from trusting it.
 _CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
@@ -63,19 +61,6 @@ def sf(sandbox: RunningSandbox) -> Salesforce:
     return salesforce_client(sandbox)
 
 
-def require_postgres(url: str) -> str:
-    """``url`` when a PostgreSQL server answers there; otherwise the test fails (a missing database is a broken
-    test environment, not a reason to skip)."""
-    conninfo = urlparse(url)._replace(scheme="postgresql").geturl()
-    try:
-        with psycopg.connect(conninfo, connect_timeout=5) as connection:
-            connection.execute("SELECT 1")
-    except psycopg.Error as error:
-        pytest.fail(f"PostgreSQL is required for this test and is unreachable at {url} "
-                    f"(set SALESBRIDGE_TEST_POSTGRES_URL): {error}")
-    return url
-
-
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
-    return require_postgres(os.environ.get("SALESBRIDGE_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL))
+    return require_postgres(postgres_base_url())

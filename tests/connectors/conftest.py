@@ -12,7 +12,6 @@ file; ``psycopg`` with the server's default ``search_path``, reaching our tables
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +20,8 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from postgres_support import isolated_schema
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 
 from salesbridge.store.db import open_store
@@ -53,17 +53,8 @@ class Database:
 
 @contextmanager
 def isolated_postgres(base: str) -> Iterator[Database]:
-    schema = f"sb_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield Database(url.render_as_string(hide_password=False), "postgresql", schema=schema, base_url=base)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with isolated_schema(base) as (url, schema):
+        yield Database(url, "postgresql", schema=schema, base_url=base)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

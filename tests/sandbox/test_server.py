@@ -11,8 +11,8 @@ from xml.etree import ElementTree
 import pytest
 import requests
 import sqlalchemy
-from conftest import require_postgres
 from cryptography import x509
+from postgres_support import require_postgres
 from simple_salesforce import Salesforce
 
 from salesbridge.sandbox.org import OrgSettings, SettingsError

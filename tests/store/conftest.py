@@ -7,12 +7,11 @@ fails, never skips, when PostgreSQL is unreachable.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from postgres_support import isolated_schema
+from sqlalchemy import Engine
 
 from salesbridge.store.db import open_store
 
@@ -22,18 +21,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('store') / 'app.db'}"
         return
-    base = request.getfixturevalue("postgres_url")
-    schema = f"sb_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with isolated_schema(request.getfixturevalue("postgres_url")) as (url, _schema):
+        yield url
 
 
 @pytest.fixture

@@ -3,13 +3,12 @@ database on SQLite or on the running PostgreSQL (own schema per test), and a hel
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from postgres_support import isolated_schema
+from sqlalchemy import Engine, create_engine
 from sync_helpers import Setup, create_leads_table, hub_config, lead_flow
 
 from salesbridge.demo import demo_schema_file
@@ -33,17 +32,8 @@ def app_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # noqa:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'app.db'}"
         return
-    base = request.getfixturevalue("postgres_url")
-    schema = f"sb_e2e_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield make_url(base).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with isolated_schema(request.getfixturevalue("postgres_url"), "sb_e2e") as (url, _schema):
+        yield url
 
 
 @pytest.fixture
