@@ -23,6 +23,9 @@ from salesbridge.sync.engine import FlowResult, FlowSync, Progress, Targets
 
 log = logging.getLogger(__name__)
 
+#: Called with the id of a run as soon as it is recorded.
+OnStart = Callable[[int], None]
+
 
 @dataclass
 class RunReport:
@@ -53,17 +56,23 @@ class Hub:
         self.client = client or salesforce_client(config)
 
     def sync(self, flows: list[str] | None = None, *, trigger: str = "manual",
-             progress: Callable[[str], Progress] | None = None) -> RunReport:
-        """Sync the named flows (default: every enabled flow) once."""
-        chosen = [self.config.flow(name) for name in flows] if flows else [f for f in self.config.flows if f.enabled]
-        return self._run([(flow.name, None) for flow in chosen], trigger, progress)
+             progress: Callable[[str], Progress] | None = None, on_start: OnStart | None = None) -> RunReport:
+        """Sync the named flows (default: every enabled flow) once.
 
-    def sync_record(self, flow: str, *, app_key: str | None = None, sf_id: str | None = None) -> RunReport:
+        ``on_start`` is called with the run id as soon as the run is recorded (the web answers with it while the
+        run goes on in the background).
+        """
+        chosen = [self.config.flow(name) for name in flows] if flows else [f for f in self.config.flows if f.enabled]
+        return self._run([(flow.name, None) for flow in chosen], trigger, progress, on_start)
+
+    def sync_record(self, flow: str, *, app_key: str | None = None, sf_id: str | None = None,
+                    on_start: OnStart | None = None) -> RunReport:
         """"Sync this record now": one app row or one Salesforce record, outside the watermarks."""
         targets = Targets(app_keys=[app_key] if app_key else [], sf_ids=[sf_id] if sf_id else [])
-        return self._run([(self.config.flow(flow).name, targets)], "manual", None)
+        return self._run([(self.config.flow(flow).name, targets)], "manual", None, on_start)
 
-    def retry(self, error_ids: list[int] | None = None, flow: str | None = None) -> RunReport:
+    def retry(self, error_ids: list[int] | None = None, flow: str | None = None, *,
+              on_start: OnStart | None = None) -> RunReport:
         """Retry open RecordErrors (all, or the given ids): the records are read again and re-sent.
 
         A retried error that succeeds is marked resolved; one that fails again stays open with one more attempt.
@@ -78,13 +87,15 @@ class Hub:
                 elif error.sf_id:
                     targets.sf_ids.append(error.sf_id)
                 repo.mark_retrying(session, error)
-        return self._run([(name, targets) for name, targets in by_flow.items()], "retry", None)
+        return self._run([(name, targets) for name, targets in by_flow.items()], "retry", None, on_start)
 
     def _run(self, work: list[tuple[str, Targets | None]], trigger: str,
-             progress: Callable[[str], Progress] | None) -> RunReport:
+             progress: Callable[[str], Progress] | None, on_start: OnStart | None = None) -> RunReport:
         self.client.reset_counter()
         with Session(self.engine) as session, session.begin():
             run_id = repo.start_run(session, trigger, [name for name, _ in work])
+        if on_start is not None:
+            on_start(run_id)
         report = RunReport(run_id, "running")
         for name, targets in work:
             flow = self.config.flow(name)
