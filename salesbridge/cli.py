@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from salesbridge.web.cli_users import users_app
+
 app = typer.Typer(help="salesbridge: keep Salesforce and your other systems in step.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
 console = Console()
@@ -23,9 +25,10 @@ ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML 
 
 def _load(config: Path | None):  # noqa: ANN202 - HubConfig, imported lazily
     from salesbridge.sync.config import ConfigError, load_config
+    from salesbridge.web.vault import secret_environ
 
     try:
-        return load_config(config)
+        return load_config(config, environ=secret_environ(config))
     except ConfigError as error:
         err_console.print(f"[red]configuration error[/red] {error}")
         raise typer.Exit(2) from None
@@ -196,6 +199,34 @@ def demo(
     from salesbridge.demo import run_demo
 
     run_demo(workdir, console, keep_running=keep_running)
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    database: Annotated[str | None, typer.Option(help="web database URL (accounts, sessions, encrypted secrets); "
+                                                 "default: salesbridge-web.db beside the config")] = None,
+    create_admin: Annotated[str | None, typer.Option("--create-admin", help="make this admin account when there "
+                                                     "is none yet (password from $SALESBRIDGE_ADMIN_PASSWORD or "
+                                                     "asked for)")] = None,
+    secure_cookies: Annotated[bool, typer.Option(help="send cookies over HTTPS only (behind TLS)")] = False,
+) -> None:
+    """Run the web admin and REST API (OpenAPI at /docs)."""
+    import os
+
+    from salesbridge.web.server import ADMIN_PASSWORD_VARIABLE
+    from salesbridge.web.server import serve as serve_web
+
+    password = None
+    if create_admin and not os.environ.get(ADMIN_PASSWORD_VARIABLE):
+        password = typer.prompt(f"password for {create_admin}", hide_input=True, confirmation_prompt=True)
+    serve_web(str(config) if config else None, database, host, port, create_admin=create_admin,
+              admin_password=password, cookie_secure=secure_cookies)
+
+
+app.add_typer(users_app, name="users")
 
 
 if __name__ == "__main__":  # pragma: no cover

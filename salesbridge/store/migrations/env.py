@@ -15,6 +15,10 @@ from typing import Any
 from alembic import context
 from sqlalchemy import Connection, Engine
 
+from salesbridge.store import (  # noqa: F401 - registers their tables on Base.metadata
+    mail_models,
+    web_models,
+)
 from salesbridge.store.db import VERSION_TABLE, lock_ddl, open_store
 from salesbridge.store.models import Base
 
