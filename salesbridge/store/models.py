@@ -220,6 +220,13 @@ class Run(Base):
     flows: Mapped[list[str]] = mapped_column(JsonValue, default=list)
     api_calls: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    #: The run whose writes or events started this one (event and chain runs), for the visible chain. Not a
+    #: foreign key: SQLite could only add one by rebuilding this table, and a pruned parent is harmless here.
+    parent_run_id: Mapped[int | None] = mapped_column(IdType, index=True)
+    #: Why it ran: ``{"path": [flows], "rules": [...], "events": [...]}`` (the path is the loop guard).
+    cause: Mapped[dict[str, Any] | None] = mapped_column(JsonValue, nullable=True)
+    #: When the event loop handled this finished run's events (NULL: not yet).
+    events_handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
 
 
 class RunFlow(Base):
@@ -289,7 +296,7 @@ class Event(Base):
     """A lifecycle event (created, won, converted...) that event rules and chains react to, in id order."""
 
     __tablename__ = "sb_events"
-    __table_args__ = (Index(None, "flow", "kind"),)
+    __table_args__ = (Index(None, "flow", "kind"), Index(None, "flow", "app_key"))
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True, autoincrement=True)
     run_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("sb_runs.id", ondelete="SET NULL"), index=True)
@@ -299,3 +306,21 @@ class Event(Base):
     sf_id: Mapped[str | None] = mapped_column(String(18))
     details: Mapped[dict[str, Any]] = mapped_column(JsonValue, default=dict)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Schedule(Base):
+    """A flow's schedule as last seen by the scheduler, so that next and last run times survive restarts.
+
+    ``spec`` is the schedule's text from the configuration: while it is unchanged the stored ``next_run_at`` is
+    kept (a run missed while the hub was down is then due at start), and when it changes the next run is
+    computed afresh.
+    """
+
+    __tablename__ = "sb_schedules"
+
+    flow: Mapped[str] = mapped_column(String(100), primary_key=True)
+    spec: Mapped[str] = mapped_column(String(255))
+    next_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_run_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_run_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("sb_runs.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

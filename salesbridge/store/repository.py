@@ -150,10 +150,12 @@ def iter_links(session: Session, flow: str, *, include_deleted: bool = False,
 # -- runs -------------------------------------------------------------------------------------------------
 
 
-def start_run(session: Session, trigger: RunTrigger | str, flows: Sequence[str]) -> int:
+def start_run(session: Session, trigger: RunTrigger | str, flows: Sequence[str], *,
+              parent_run_id: int | None = None, cause: Mapping[str, Any] | None = None) -> int:
     """Record a run as started (status ``running``) and return its id; commit it early so that it shows while
-    it runs."""
-    run = Run(trigger=RunTrigger(trigger).value, flows=list(flows), status=RunStatus.RUNNING.value, api_calls=0)
+    it runs. Event and chain runs name the run that started them and why (``cause``)."""
+    run = Run(trigger=RunTrigger(trigger).value, flows=list(flows), status=RunStatus.RUNNING.value, api_calls=0,
+              parent_run_id=parent_run_id, cause=jsonable(dict(cause)) if cause else None)
     session.add(run)
     session.flush()
     return run.id
