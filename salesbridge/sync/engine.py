@@ -31,7 +31,7 @@ from salesbridge.sync.changes import (
 )
 from salesbridge.sync.config import Direction, FlowConfig, HubConfig
 from salesbridge.sync.conflicts import Side
-from salesbridge.sync.mapping import Mapper, MappingError, jsonable, values_hash
+from salesbridge.sync.mapping import Mapper, MappingError, canonical, jsonable, values_hash
 from salesbridge.sync.plan import Deletion, FlowPlan, LinkState, PlannedError, ToApp, ToSalesforce, plan_flow
 
 SF_WATERMARK = "sf_modstamp"
@@ -226,10 +226,14 @@ class FlowSync:
             key = self.table.key_text(self.table.insert(session, row))
             merged = row
             repo.record_event(session, self.run_id, self.flow.name, "created", key, item.change.sf_id,
-                              {"origin": "salesforce"})
+                              {"origin": "salesforce", "values": self._snapshot(row)})
         else:
             self.table.update(session, key, item.values)
             merged = {**existing, **item.values}
+            before, after = self._snapshot(existing), self._snapshot(merged)
+            if any(canonical(before[column]) != canonical(after[column]) for column in after):
+                repo.record_event(session, self.run_id, self.flow.name, "updated", key, item.change.sf_id,
+                                  {"origin": "salesforce", "values": after, "old": before})
         repo.save_link(session, self.flow.name, key, item.change.sf_id, sf_object=self.flow.salesforce,
                        sf_modstamp=item.change.modstamp, sf_hash=values_hash(item.values),
                        app_hash=values_hash(self._coerce(self.mapper.app_view(merged, Direction.TO_SALESFORCE))))
@@ -295,12 +299,17 @@ class FlowSync:
                                        self.mapper.app_view(row, Direction.TO_SALESFORCE))),
                                    sf_hash=self._predicted_echo_hash(sent))
                     repo.resolve_errors(session, self.flow.name, app_key=key, sf_id=sf_id)
-                    if operation != "update" and (result.created is None or result.created):
-                        repo.record_event(session, self.run_id, self.flow.name, "created", key, sf_id,
-                                          {"origin": "app"})
+                    created = operation != "update" and (result.created is None or result.created)
+                    repo.record_event(session, self.run_id, self.flow.name, "created" if created else "updated",
+                                      key, sf_id, {"origin": "app", "values": self._snapshot(row)})
                     self.result.written_to_salesforce += 1
                 ack_changes(session, write.change.log_ids)
         self.progress("write salesforce", len(chunk))
+
+    def _snapshot(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A record's mapped app values as kept in its events: event rules compare them with the previous
+        event's (or with ``old``, known for writes into the app) to tell which fields changed."""
+        return {column: row.get(column) for column in self.mapper.app_columns}
 
     def _predicted_echo_hash(self, sent: dict[str, Any]) -> str | None:
         """The hash the record we just wrote will have when it comes back in the next poll."""
