@@ -220,11 +220,86 @@ class SyncSettings(_Model):
     change_batch: int = Field(default=10000, ge=1, description="local changes handled per run and flow")
 
 
+_IMAP_ATOM_SPECIALS = set('(){ %*"\\]')
+
+
+class ImapConnection(_Model):
+    """An IMAP mailbox. ``ssl``: true (IMAPS, port 993), ``starttls`` (port 143, upgraded) or false (plain,
+    loopback or trusted networks only). ``verify`` as for Salesforce: true, false or a CA bundle path."""
+
+    host: str
+    port: int | None = Field(default=None, ge=1, le=65535, description="default: 993 with ssl, else 143")
+    username: str
+    password: SecretStr
+    ssl: bool | Literal["starttls"] = True
+    verify: bool | str = True
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or (993 if self.ssl is True else 143)
+
+
+class MailConfig(_Model):
+    """Messages put in ``folder`` or tagged with ``keyword`` are saved as completed Tasks on the matching
+    Contact or Lead. ``unmatched``: what happens when no address matches: ``skip`` (try again next run),
+    ``lead`` (create a Lead for the sender) or ``error`` (a record error to look at)."""
+
+    imap: ImapConnection
+    folder: str = Field(default="Salesforce Emails", min_length=1)
+    keyword: str = Field(default="Salesforce", min_length=1)
+    search_folders: list[str] | None = Field(default=None, description="where tagged messages are looked for "
+                                             "(default: every folder)")
+    unmatched: Literal["skip", "lead", "error"] = "skip"
+    own_addresses: list[str] = Field(default_factory=list, description="the mailbox owner's addresses, never "
+                                     "matched (default: the IMAP username when it is an address)")
+    owner: str | None = Field(default=None, description="Salesforce user (username or email) owning the Tasks")
+    message_id_field: str | None = Field(default=None, description="an external-id field on Task that keeps "
+                                         "the Message-ID: Tasks are then upserted by it")
+    lead_source: str | None = Field(default=None, description="LeadSource of Leads made for unknown senders")
+    enabled: bool = True
+
+    @field_validator("keyword")
+    @classmethod
+    def _imap_atom(cls, value: str) -> str:
+        """Mail clients store tags as IMAP keywords: one atom, no spaces or specials, not a system flag."""
+        if value.startswith("\\") or any(char in _IMAP_ATOM_SPECIALS or not 33 <= ord(char) <= 126 for char in value):
+            raise ValueError(f"'{value}' is not an IMAP keyword: one word of printable ASCII, without spaces or "
+                             "any of ( ) { % * \" \\ ]")
+        return value
+
+
+class CardDavConnection(_Model):
+    """A CardDAV server: ``url`` is the server, the user's principal or the address book home."""
+
+    url: str = Field(pattern=r"^https?://")
+    username: str | None = None
+    password: SecretStr | None = None
+    verify: bool | str = True
+
+
+class ContactsConfig(_Model):
+    """vCards in ``address_book`` or with ``category`` among their CATEGORIES are shared as Contacts (``share_as:
+    lead``: as Leads); a Contact needs an Account named as the card's ORG, otherwise ``no_account`` decides.
+    Salesforce Contacts matching ``salesforce_filter`` (a SOQL condition) appear in ``address_book``."""
+
+    carddav: CardDavConnection
+    address_book: str = Field(default="Salesforce Contacts", min_length=1)
+    category: str = Field(default="Salesforce", min_length=1)
+    share_as: Literal["contact", "lead"] = "contact"
+    no_account: Literal["lead", "skip"] = "lead"
+    salesforce_filter: str | None = Field(default=None, description="SOQL condition on Contact for the "
+                                          "address book; none: only shared cards are kept in step")
+    conflict: Literal["last_modified_wins", "salesforce_wins", "card_wins"] = "last_modified_wins"
+    enabled: bool = True
+
+
 class HubConfig(_Model):
     connections: Connections
     settings: SyncSettings = Field(default_factory=SyncSettings)
     flows: list[FlowConfig] = Field(default_factory=list)
     value_maps: dict[str, ValueMap] = Field(default_factory=dict)
+    mail: MailConfig | None = Field(default=None, description="IMAP messages saved as Tasks")
+    contacts: ContactsConfig | None = Field(default=None, description="CardDAV contacts <-> Contacts")
 
     def reference_problems(self) -> list[tuple[str, str]]:
         """Cross-references Pydantic cannot check field by field: (key path, what is wrong)."""
