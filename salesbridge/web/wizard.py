@@ -27,7 +27,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from salesbridge.sync.config import FlowConfig, HubConfig, parse_config
+from salesbridge.sync.config import ConfigError, FlowConfig, HubConfig, parse_config
 
 Direction = Literal["to_salesforce", "from_salesforce", "both"]
 DIRECTIONS: tuple[Direction, ...] = ("to_salesforce", "from_salesforce", "both")
@@ -80,6 +80,11 @@ class FlowAnswers(_Model):
     owner: str | None = Field(default=None, description="username of the default OwnerId for records sent")
     schedule: dict[str, Any] | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def owner_from_file(self) -> Any:
+        """An OwnerId default the wizard cannot edit (rules, a constant): kept unless a user is chosen."""
+        return (self.extra.get("defaults") or {}).get("OwnerId")
 
     def field_for(self, salesforce_field: str) -> dict[str, Any] | None:
         wanted = salesforce_field.lower()
@@ -140,17 +145,30 @@ def state_path(config_path: str | os.PathLike[str]) -> Path:
     return path.with_name(f"{path.stem}.wizard.json")
 
 
-def load_state(config_path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> WizardState:
-    """The saved answers; else the config file imported (a hub set up by hand); else a fresh wizard."""
+def load_state(config_path: str | os.PathLike[str],
+               environ: Mapping[str, str] | None = None) -> tuple[WizardState, str | None]:
+    """The answers to resume with, and a problem to show (or None).
+
+    The file is the source of the hub's configuration: when it is newer than the saved answers (an import, a
+    hand edit, or no wizard yet), it is imported. A file that does not validate is reported, and the saved
+    answers (or a fresh wizard) are used instead: finishing the wizard then replaces the file.
+    """
     saved = state_path(config_path)
+    config = Path(config_path)
+    problem = None
+    if config.exists() and (not saved.exists() or config.stat().st_mtime_ns > saved.stat().st_mtime_ns):
+        try:
+            data = yaml.safe_load(config.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                raise ConfigError(config, "", "expected a mapping with 'connections' and 'flows'")
+            return import_config(data, environ), None
+        except ConfigError as error:
+            problem = f"The configuration file cannot be used as it is ({error}). Finishing the wizard replaces it."
+        except yaml.YAMLError as error:
+            problem = f"The configuration file is not valid YAML ({error}). Finishing the wizard replaces it."
     if saved.exists():
-        return WizardState.model_validate_json(saved.read_text(encoding="utf-8"))
-    path = Path(config_path)
-    if path.exists():
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        if isinstance(data, dict):
-            return import_config(data, environ)
-    return WizardState()
+        return WizardState.model_validate_json(saved.read_text(encoding="utf-8")), problem
+    return WizardState(), problem
 
 
 def save_state(config_path: str | os.PathLike[str], state: WizardState) -> Path:
@@ -160,14 +178,8 @@ def save_state(config_path: str | os.PathLike[str], state: WizardState) -> Path:
     return target
 
 
-def write_config_file(config_path: str | os.PathLike[str], data: Mapping[str, Any]) -> Path:
-    """Write a config mapping as YAML (owner-only, atomically: a reader never sees half a file)."""
-    target = Path(config_path)
-    _write_private(target, config_yaml(data))
-    return target
-
-
 def config_yaml(data: Mapping[str, Any]) -> str:
+    """A config mapping as the YAML file holds it (keys in the order written)."""
     return yaml.safe_dump(dict(data), sort_keys=False, allow_unicode=True, default_flow_style=False)
 
 
@@ -223,7 +235,10 @@ def import_config(data: Mapping[str, Any], environ: Mapping[str, str] | None = N
     flows = []
     for raw in data.get("flows") or []:
         defaults = dict(raw.get("defaults") or {})
-        owner_spec = defaults.pop("OwnerId", None)
+        owner_spec = defaults.get("OwnerId")
+        simple_owner = isinstance(owner_spec, dict) and set(owner_spec) == {"user"}
+        if simple_owner:
+            defaults.pop("OwnerId")  # the wizard's step 4 edits it; rules or constants stay as written
         extra = {k: v for k, v in raw.items() if k not in _FLOW_KEYS}
         if defaults:
             extra["defaults"] = defaults
@@ -231,7 +246,7 @@ def import_config(data: Mapping[str, Any], environ: Mapping[str, str] | None = N
             name=raw["name"], salesforce=raw["salesforce"], table=raw["table"],
             direction=raw.get("direction", "both"), enabled=raw.get("enabled", True),
             fields=_field_list(raw.get("fields")), key=dict(raw.get("key") or {}),
-            owner=owner_spec.get("user") if isinstance(owner_spec, dict) else None,
+            owner=owner_spec["user"] if simple_owner else None,
             schedule=dict(raw["schedule"]) if raw.get("schedule") else None, extra=extra,
         ))
     return WizardState(
