@@ -156,14 +156,16 @@ class FlowSync:
             links_by_app = repo.links_by_app_key(session, self.flow.name, list(app_changes))
         by_sf = {sf_id: _link_state(link) for sf_id, link in links_by_sf.items()}
         by_app = {key: _link_state(link) for key, link in links_by_app.items()}
-        self._adopt_by_external_id(sf_changes, by_sf, by_app)
+        self._adopt_by_external_id(sf_changes, app_changes, by_sf, by_app)
         return plan_flow(self.flow, self.mapper, sf_changes, app_changes, by_sf, by_app, self._coerce)
 
-    def _adopt_by_external_id(self, sf_changes: list[SalesforceChange], by_sf: dict[str, LinkState],
-                              by_app: dict[str, LinkState]) -> None:
+    def _adopt_by_external_id(self, sf_changes: list[SalesforceChange], app_changes: dict[str, AppChange],
+                              by_sf: dict[str, LinkState], by_app: dict[str, LinkState]) -> None:
         """An unlinked Salesforce record whose external id names an app row is that row's twin.
 
-        This is how a create whose link was lost in a crash is recognised instead of imported twice.
+        This is how a create whose link was lost in a crash is recognised instead of imported twice. A row
+        deleted since (its delete still pending in the change log) is that record's twin too: the delete must
+        reach it, or the record would come back into the app as new.
         """
         external = self.flow.key.external_id
         if not external:
@@ -174,7 +176,8 @@ class FlowSync:
             return
         existing = self.table.read(list(candidates))
         for key, change in candidates.items():
-            if key in existing and key not in by_app:
+            deleted_since = key in app_changes and app_changes[key].deleted
+            if (key in existing or deleted_since) and key not in by_app:
                 state = LinkState(key, change.sf_id)
                 by_sf[change.sf_id] = state
                 by_app[key] = state
