@@ -60,6 +60,7 @@ class WebSetup:
     state: WebState
     client: RecordingClient
     tokens: dict[Role, str] = field(default_factory=dict)
+    app_url: str = ""
 
     @property
     def config_path(self) -> Path:
@@ -157,5 +158,6 @@ def write_hub_config(setup: WebSetup, org: RunningSandbox) -> str:
     """Write the config file and the app's leads table; returns the app database URL."""
     app_url = f"sqlite:///{setup.tmp / 'app.db'}"
     create_leads_table(app_url)
+    setup.app_url = app_url
     setup.config_path.write_text(yaml.safe_dump(hub_config_data(org, app_url), sort_keys=False), encoding="utf-8")
     return app_url
