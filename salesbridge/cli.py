@@ -113,8 +113,9 @@ def sync(
         raise typer.Exit(1)
 
 
-def print_report(report) -> None:  # noqa: ANN001 - RunReport
-    table = Table(title=f"run {report.run_id}: {report.status}")
+def print_report(report, chained_from: int | None = None) -> None:  # noqa: ANN001 - RunReport
+    origin = f" (chained from run {chained_from})" if chained_from is not None else ""
+    table = Table(title=f"run {report.run_id}: {report.status}{origin}")
     for column in ("flow", "read", "to app", "to Salesforce", "deletes", "conflicts", "failed", "API calls"):
         table.add_column(column, justify="left" if column == "flow" else "right")
     for result in report.results:
@@ -124,6 +125,8 @@ def print_report(report) -> None:  # noqa: ANN001 - RunReport
     console.print(table)
     for flow_name, message in report.errors.items():
         err_console.print(f"[red]{flow_name}[/red]: {message}")
+    for chained in report.chained:
+        print_report(chained, chained_from=report.run_id)
 
 
 @app.command()
@@ -137,12 +140,13 @@ def status(config: ConfigOption = None, limit: Annotated[int, typer.Option(help=
     with Session(hub.engine) as session:
         runs = repo.recent_runs(session, limit)
         table = Table(title="recent runs")
-        for column in ("run", "started", "status", "trigger", "flows", "read", "written", "failed", "conflicts",
-                       "API calls"):
+        for column in ("run", "started", "status", "trigger", "after run", "flows", "read", "written", "failed",
+                       "conflicts", "API calls"):
             table.add_column(column)
         for run in runs:
             stats = repo.run_flows(session, run.id)
             table.add_row(str(run.id), run.started_at.strftime("%Y-%m-%d %H:%M:%S"), run.status, run.trigger,
+                          str(run.parent_run_id or ""),
                           ", ".join(run.flows or []), str(sum(s.records_read for s in stats)),
                           str(sum(s.records_written for s in stats)), str(sum(s.records_failed for s in stats)),
                           str(sum(s.conflicts for s in stats)), str(run.api_calls or 0))
@@ -188,6 +192,70 @@ def retry(
     hub = _hub(config)
     report = hub.retry(error_id or None, flow=flow)
     print_report(report)
+
+
+@app.command()
+def schedule(config: ConfigOption = None) -> None:
+    """List scheduled flows with their next run time, and the event rules and chains."""
+    from salesbridge.triggers.service import TriggerService
+
+    hub = _hub(config)
+    table = Table(title="schedules")
+    for column in ("flow", "schedule", "next run (local)", "next run (UTC)", "last run", "last run id"):
+        table.add_column(column)
+    for state in TriggerService(hub).schedules_now():
+        local = state.next_run_at.astimezone(state.schedule.zone) if state.next_run_at else None
+        table.add_row(state.flow, state.schedule.text, local.strftime("%Y-%m-%d %H:%M %Z") if local else "",
+                      state.next_run_at.strftime("%Y-%m-%d %H:%M") if state.next_run_at else "",
+                      state.last_run_at.strftime("%Y-%m-%d %H:%M:%S") if state.last_run_at else "never",
+                      str(state.last_run_id or ""))
+    console.print(table)
+    rules = Table(title="event rules and chains")
+    for column in ("name", "when", "runs"):
+        rules.add_column(column)
+    for rule in hub.config.triggers:
+        rules.add_row(rule.name + ("" if rule.enabled else " (disabled)"), _rule_text(rule.on),
+                      _targets_text(rule.run))
+    for flow in hub.config.flows:
+        if flow.chain is not None:
+            rules.add_row(f"chain of {flow.name}", f"{flow.name} wrote ({', '.join(flow.chain.events)})",
+                          _targets_text(flow.chain.then))
+    console.print(rules)
+
+
+def _rule_text(on) -> str:  # noqa: ANN001 - EventMatch
+    words = [f"{on.flow}: {on.event}", on.field or "", "" if on.becomes is None else f"becomes {on.becomes}",
+             "" if on.side == "any" else f"({on.side} side)"]
+    return " ".join(word for word in words if word)
+
+
+def _targets_text(targets) -> str:  # noqa: ANN001 - list[RunTarget]
+    return ", ".join(t.flow + ("" if t.for_ == "all" else f" ({t.for_}{' via ' + t.via if t.via else ''})")
+                     for t in targets)
+
+
+@app.command()
+def run(
+    config: ConfigOption = None,
+    once: Annotated[bool, typer.Option(help="run what is due now (missed schedules, pending events) and exit")]
+    = False,
+    poll_seconds: Annotated[float, typer.Option(help="how often the event loop looks for new events")] = 10.0,
+) -> None:
+    """Run the scheduler and the event loop in the foreground until Ctrl+C."""
+    from salesbridge.triggers.service import TriggerService
+
+    service = TriggerService(_hub(config), poll_seconds=poll_seconds, on_run=lambda _trigger, r: print_report(r))
+    if once:
+        scheduled, triggered = service.run_once()
+        console.print(f"{len(scheduled)} scheduled run(s), {len(triggered)} run(s) started by event rules")
+        return
+
+    def announce(states) -> None:  # noqa: ANN001 - list[ScheduledFlow]
+        for state in states:
+            console.print(f"{state.flow}: {state.schedule.text}, next run {state.next_run_at:%Y-%m-%d %H:%M} UTC")
+        console.print(f"event loop every {poll_seconds:g}s, {len(service.events.rules)} rule(s); Ctrl+C stops")
+
+    service.run_forever(announce)
 
 
 @app.command()

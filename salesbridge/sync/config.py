@@ -16,6 +16,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from salesbridge.triggers.config import ChainConfig, ScheduleConfig, TriggerRule, trigger_reference_problems
+
 DEFAULT_CONFIG_PATH = "salesbridge.yaml"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -176,6 +178,8 @@ class FlowConfig(_Model):
     conflict: ConflictPolicy = ConflictPolicy.LAST_MODIFIED_WINS
     deletes: bool = Field(default=True, description="propagate deletes in the flow's direction(s)")
     enabled: bool = True
+    schedule: ScheduleConfig | None = Field(default=None, description="run by itself (salesbridge run)")
+    chain: ChainConfig | None = Field(default=None, description="flows to run after this one wrote records")
 
     @field_validator("fields", mode="before")
     @classmethod
@@ -298,6 +302,7 @@ class HubConfig(_Model):
     settings: SyncSettings = Field(default_factory=SyncSettings)
     flows: list[FlowConfig] = Field(default_factory=list)
     value_maps: dict[str, ValueMap] = Field(default_factory=dict)
+    triggers: list[TriggerRule] = Field(default_factory=list, description="event rules (salesbridge run)")
     mail: MailConfig | None = Field(default=None, description="IMAP messages saved as Tasks")
     contacts: ContactsConfig | None = Field(default=None, description="CardDAV contacts <-> Contacts")
 
@@ -316,6 +321,7 @@ class HubConfig(_Model):
                         f"flows[{index}].fields.{field_map.salesforce}.values",
                         f"value map '{field_map.values}' is not defined under value_maps (defined: {defined})",
                     ))
+        problems.extend(trigger_reference_problems(self))
         return problems
 
     @property

@@ -7,8 +7,9 @@ is in the database, so a run can be started from any process (the "growing past 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ from salesbridge.store.db import migrate, open_store
 from salesbridge.sync.config import HubConfig
 from salesbridge.sync.connect import salesforce_client
 from salesbridge.sync.engine import FlowResult, FlowSync, Progress, Targets
+from salesbridge.triggers.chains import follow_chains
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,8 @@ class RunReport:
     results: list[FlowResult] = field(default_factory=list)
     api_calls: int = 0
     errors: dict[str, str] = field(default_factory=dict)
+    #: Runs the flows of this one chained to (trigger "chain"), each with its own chained runs.
+    chained: list[RunReport] = field(default_factory=list)
 
     @property
     def written(self) -> int:
@@ -56,20 +60,28 @@ class Hub:
         self.client = client or salesforce_client(config)
 
     def sync(self, flows: list[str] | None = None, *, trigger: str = "manual",
-             progress: Callable[[str], Progress] | None = None, on_start: OnStart | None = None) -> RunReport:
+             progress: Callable[[str], Progress] | None = None, on_start: OnStart | None = None,
+             parent_run_id: int | None = None, cause: Mapping[str, Any] | None = None) -> RunReport:
         """Sync the named flows (default: every enabled flow) once.
 
         ``on_start`` is called with the run id as soon as the run is recorded (the web answers with it while the
         run goes on in the background).
         """
         chosen = [self.config.flow(name) for name in flows] if flows else [f for f in self.config.flows if f.enabled]
-        return self._run([(flow.name, None) for flow in chosen], trigger, progress, on_start)
+        return self._run([(flow.name, None) for flow in chosen], trigger, progress, on_start,
+                         parent_run_id=parent_run_id, cause=cause)
 
     def sync_record(self, flow: str, *, app_key: str | None = None, sf_id: str | None = None,
                     on_start: OnStart | None = None) -> RunReport:
         """"Sync this record now": one app row or one Salesforce record, outside the watermarks."""
         targets = Targets(app_keys=[app_key] if app_key else [], sf_ids=[sf_id] if sf_id else [])
         return self._run([(self.config.flow(flow).name, targets)], "manual", None, on_start)
+
+    def sync_records(self, flow: str, targets: Targets, *, trigger: str = "manual",
+                     parent_run_id: int | None = None, cause: Mapping[str, Any] | None = None) -> RunReport:
+        """Sync some records of one flow now, outside the watermarks (event rules and chains use it)."""
+        return self._run([(self.config.flow(flow).name, targets)], trigger, None,
+                         parent_run_id=parent_run_id, cause=cause)
 
     def retry(self, error_ids: list[int] | None = None, flow: str | None = None, *,
               on_start: OnStart | None = None) -> RunReport:
@@ -90,10 +102,12 @@ class Hub:
         return self._run([(name, targets) for name, targets in by_flow.items()], "retry", None, on_start)
 
     def _run(self, work: list[tuple[str, Targets | None]], trigger: str,
-             progress: Callable[[str], Progress] | None, on_start: OnStart | None = None) -> RunReport:
+             progress: Callable[[str], Progress] | None, on_start: OnStart | None = None, *,
+             parent_run_id: int | None = None, cause: Mapping[str, Any] | None = None) -> RunReport:
         self.client.reset_counter()
         with Session(self.engine) as session, session.begin():
-            run_id = repo.start_run(session, trigger, [name for name, _ in work])
+            run_id = repo.start_run(session, trigger, [name for name, _ in work], parent_run_id=parent_run_id,
+                                    cause=cause)
         if on_start is not None:
             on_start(run_id)
         report = RunReport(run_id, "running")
@@ -124,4 +138,6 @@ class Hub:
         with Session(self.engine) as session, session.begin():
             repo.finish_run(session, run_id, report.status, report.api_calls,
                             "; ".join(f"{k}: {v}" for k, v in report.errors.items()) or None)
+        if report.status != "stopped":  # a run stopped by the API budget starts no more work
+            report.chained = follow_chains(self, report, cause)
         return report
