@@ -119,6 +119,12 @@ def save_link(
     return link
 
 
+def has_links_to(session: Session, flow: str, sf_object: str) -> bool:
+    """Whether any live link of the flow points at a record of ``sf_object`` (e.g. converted leads' targets)."""
+    query = select(Link.id).where(Link.flow == flow, Link.sf_object == sf_object, Link.deleted.is_(False)).limit(1)
+    return session.scalar(query) is not None
+
+
 def tombstone_link(session: Session, flow: str, app_key: Any) -> Link | None:
     """Turn a link into a tombstone (kept, so that a late, older update cannot bring the record back).
 

@@ -13,6 +13,7 @@ from sqlalchemy import create_engine, inspect
 from salesbridge.salesforce import AuthenticationError, SalesforceClient, SalesforceError
 from salesbridge.sync.config import FlowConfig, HubConfig
 from salesbridge.sync.connect import salesforce_client
+from salesbridge.sync.rules import default_users
 
 
 def check_hub(config: HubConfig, report: Callable[[str], None] = lambda _line: None,
@@ -65,6 +66,16 @@ def _check_salesforce_side(config: HubConfig, flow: FlowConfig, where: str, clie
             if unknown:
                 problems.append(f"{key}: value map '{field_map.values}' sends {unknown}, which are not values of "
                                 f"{flow.salesforce}.{described['name']} (allowed: {sorted(allowed)})")
+    for user in sorted(default_users(flow.defaults)):
+        if client.find_user(user) is None:
+            problems.append(f"{where}.defaults: no active Salesforce user with username or email '{user}'")
+    if flow.sync_flag:
+        described = fields.get(flow.sync_flag.lower())
+        if described is None or described.get("type") != "boolean":
+            problems.append(f"{where}.sync_flag: {flow.salesforce}.{flow.sync_flag} is not a checkbox field")
+    for sf_field in (flow.match.fields if flow.match else {}):
+        if sf_field.lower() not in fields:
+            problems.append(f"{where}.match.fields.{sf_field}: {flow.salesforce} has no field '{sf_field}'")
     external = flow.key.external_id
     if external:
         described = fields.get(external.lower())

@@ -160,6 +160,87 @@ class KeyConfig(_Model):
     external_id: str | None = None
 
 
+class UserRule(_Model):
+    """``when`` an app row's columns have these values, use this user (or value)."""
+
+    when: dict[str, str | int | float | bool | None]
+    user: str | None = None
+    value: str | int | float | bool | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> UserRule:
+        if (self.user is None) == (self.value is None):
+            raise ValueError("a rule sets exactly one of 'user' or 'value'")
+        return self
+
+
+class DefaultValue(_Model):
+    """A value given to a Salesforce field on create when the mapping leaves it empty.
+
+    ``user`` names a Salesforce user by username or email (resolved to its Id, checked by ``salesbridge
+    check``); ``rules`` pick a user or value by the app row's columns, first match wins; ``value`` is a constant.
+    """
+
+    user: str | None = None
+    value: str | int | float | bool | None = None
+    rules: list[UserRule] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _constant_shorthand(cls, data: Any) -> Any:
+        return data if isinstance(data, dict) else {"value": data}
+
+
+class MatchConfig(_Model):
+    """Find a record's twin by fields before creating it on the other side.
+
+    ``fields`` maps Salesforce fields to app columns (``{Email: email}``); text compares case-insensitively.
+    Exactly one candidate: link to it. None: create. Several: ``on_many`` decides: ``skip`` (a record error
+    naming the candidates), ``create`` (a new record anyway) or ``most_recent`` (the last modified one).
+    """
+
+    fields: dict[str, str]
+    on_many: Literal["skip", "create", "most_recent"] = "skip"
+
+    @field_validator("fields")
+    @classmethod
+    def _not_empty(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("name at least one Salesforce field: app column pair")
+        return value
+
+
+def _fields_from_mapping(data: Any) -> Any:
+    """``{LastName: last_name, Status: {app: stage, values: pipeline}}`` -> a list of FieldMap data."""
+    if isinstance(data, dict):
+        items = []
+        for sf_field, spec in data.items():
+            if isinstance(spec, str):
+                items.append({"salesforce": sf_field, "app": spec})
+            elif isinstance(spec, dict):
+                items.append({"salesforce": sf_field, **spec})
+            else:
+                raise ValueError(f"field '{sf_field}': expected a column name or a mapping with 'app'")
+        return items
+    return data
+
+
+class ConversionConfig(_Model):
+    """Follow lead conversion: when a linked Lead is converted, the app row's link moves to the new record.
+
+    ``to`` is the object the record lives on afterwards (the converted Opportunity, or the Contact), and
+    ``fields`` its field mapping, used from then on. Records of ``to`` that no row is linked to are not imported.
+    """
+
+    to: Literal["Opportunity", "Contact"] = "Opportunity"
+    fields: list[FieldMap]
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _field_shorthand(cls, data: Any) -> Any:
+        return _fields_from_mapping(data)
+
+
 class FilterConfig(_Model):
     salesforce: str | None = Field(default=None, description="a SOQL condition, e.g. Sync_with_Hub__c = true")
     app: str | None = Field(default=None, description="a SQL condition on the table, e.g. active = 1")
@@ -180,22 +261,16 @@ class FlowConfig(_Model):
     enabled: bool = True
     schedule: ScheduleConfig | None = Field(default=None, description="run by itself (salesbridge run)")
     chain: ChainConfig | None = Field(default=None, description="flows to run after this one wrote records")
+    defaults: dict[str, DefaultValue] = Field(default_factory=dict, description="values for new Salesforce records")
+    match: MatchConfig | None = Field(default=None, description="find an existing twin before creating one")
+    sync_flag: str | None = Field(default=None, description="a checkbox the hub sets on records it links and "
+                                  "requires on records it reads, e.g. Sync_with_Hub__c")
+    conversion: ConversionConfig | None = Field(default=None, description="follow converted leads")
 
     @field_validator("fields", mode="before")
     @classmethod
     def _field_shorthand(cls, data: Any) -> Any:
-        """``{LastName: last_name, Status: {app: stage, values: pipeline}}`` -> a list of FieldMap."""
-        if isinstance(data, dict):
-            items = []
-            for sf_field, spec in data.items():
-                if isinstance(spec, str):
-                    items.append({"salesforce": sf_field, "app": spec})
-                elif isinstance(spec, dict):
-                    items.append({"salesforce": sf_field, **spec})
-                else:
-                    raise ValueError(f"field '{sf_field}': expected a column name or a mapping with 'app'")
-            return items
-        return data
+        return _fields_from_mapping(data)
 
     @model_validator(mode="after")
     def _unique_fields(self) -> FlowConfig:
@@ -314,11 +389,12 @@ class HubConfig(_Model):
             if flow.name in names:
                 problems.append((f"flows[{index}].name", f"flow name '{flow.name}' is used twice"))
             names.add(flow.name)
-            for field_map in flow.fields:
+            conversion_fields = [("conversion.fields", f) for f in flow.conversion.fields] if flow.conversion else []
+            for where, field_map in [("fields", f) for f in flow.fields] + conversion_fields:
                 if field_map.values and field_map.values not in self.value_maps:
                     defined = ", ".join(self.value_maps) or "none"
                     problems.append((
-                        f"flows[{index}].fields.{field_map.salesforce}.values",
+                        f"flows[{index}].{where}.{field_map.salesforce}.values",
                         f"value map '{field_map.values}' is not defined under value_maps (defined: {defined})",
                     ))
         problems.extend(trigger_reference_problems(self))

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from salesbridge.connectors.sql import SqlTable, ack_changes, hub_writes, read_changes
 from salesbridge.salesforce import SalesforceClient, WriteResult
 from salesbridge.store import repository as repo
+from salesbridge.sync import lifecycle
 from salesbridge.sync.changes import (
     AppChange,
     SalesforceChange,
@@ -33,8 +34,11 @@ from salesbridge.sync.config import Direction, FlowConfig, HubConfig
 from salesbridge.sync.conflicts import Side
 from salesbridge.sync.mapping import Mapper, MappingError, canonical, jsonable, values_hash
 from salesbridge.sync.plan import Deletion, FlowPlan, LinkState, PlannedError, ToApp, ToSalesforce, plan_flow
+from salesbridge.sync.rules import apply_defaults, flag_condition
+from salesbridge.sync.twins import TwinFinder
 
 SF_WATERMARK = "sf_modstamp"
+CONVERSION_FIELDS = ("IsConverted", "ConvertedAccountId", "ConvertedContactId", "ConvertedOpportunityId")
 APP_INITIALIZED = "app_initialized"
 APP_CHUNK = 500
 COLLECTION_SIZE = 200
@@ -66,6 +70,20 @@ class FlowResult:
         return self.written_to_app + self.written_to_salesforce
 
 
+@dataclass
+class Lane:
+    """One Salesforce object a flow's records live on: the flow's own, or where its converted leads went.
+
+    A flow with lead conversion followed has two lanes; each has its own mapping and watermark, and the second
+    only keeps records an app row is linked to (it never imports the object wholesale).
+    """
+
+    object_name: str
+    mapper: Mapper
+    watermark: str
+    primary: bool
+
+
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
@@ -81,21 +99,30 @@ class FlowSync:
         self.engine = engine
         self.run_id = run_id
         self.progress = progress or (lambda _stage, _count: None)
-        self.mapper = Mapper(flow, hub.value_maps)
+        self.lanes = [Lane(flow.salesforce, Mapper(flow, hub.value_maps), SF_WATERMARK, True)]
+        if flow.conversion:
+            target = flow.model_copy(update={"salesforce": flow.conversion.to, "fields": flow.conversion.fields})
+            self.lanes.append(Lane(flow.conversion.to, Mapper(target, hub.value_maps),
+                                   f"{SF_WATERMARK}:{flow.conversion.to}", False))
+        self.lane = self.lanes[0]
         self.table = SqlTable(engine, flow.table, key_column=flow.key.app)
+        self.twins = TwinFinder(flow, client, self.table) if flow.match else None
         self.result = FlowResult(flow.name)
+        self._user_ids: dict[str, str | None] = {}
+
+    @property
+    def mapper(self) -> Mapper:
+        return self.lane.mapper
 
     # -- the run -------------------------------------------------------------------------------------
     def run(self, targets: Targets | None = None) -> FlowResult:
         calls_before = self.client.api_calls
         try:
-            with Session(self.engine) as session:
-                watermark = None if targets else repo.get_watermark(session, self.flow.name, SF_WATERMARK)
-            sf_changes = self._pull_salesforce(watermark, targets)
             app_changes, initial_load = self._read_app_changes(targets)
-            self.result.records_read = len(sf_changes) + len(app_changes)
-            plan = self._plan(sf_changes, app_changes)
-            self._apply(plan, sf_changes, watermark, targets)
+            self.result.records_read = len(app_changes)
+            for lane in self.lanes:
+                self.lane = lane
+                self._run_lane(app_changes, targets)
             if initial_load:
                 with Session(self.engine) as session, session.begin():
                     repo.set_watermark(session, self.flow.name, APP_INITIALIZED, "true")
@@ -103,23 +130,89 @@ class FlowSync:
             self.result.api_calls = self.client.api_calls - calls_before
         return self.result
 
+    def _run_lane(self, app_changes: dict[str, AppChange], targets: Targets | None) -> None:
+        lane = self.lane
+        with Session(self.engine) as session:
+            watermark = None if targets else repo.get_watermark(session, self.flow.name, lane.watermark)
+            if not lane.primary and not repo.has_links_to(session, self.flow.name, lane.object_name):
+                return  # nothing was converted yet: no query
+        sf_changes = self._pull_salesforce(watermark, targets)
+        if lane.primary and self.flow.conversion:
+            sf_changes = self._follow_conversions(sf_changes)
+        lane_changes = self._lane_app_changes(app_changes)
+        self.result.records_read += len(sf_changes)
+        plan = self._plan(sf_changes, lane_changes)
+        if not lane.primary:
+            plan.to_app = [item for item in plan.to_app if item.app_key is not None]
+        self._apply(plan, sf_changes, watermark, targets)
+
+    def _lane_app_changes(self, app_changes: dict[str, AppChange]) -> dict[str, AppChange]:
+        """The app changes of rows living on this lane's object (unlinked rows belong to the flow's own)."""
+        if len(self.lanes) == 1:
+            return app_changes
+        with Session(self.engine) as session:
+            links = repo.links_by_app_key(session, self.flow.name, list(app_changes))
+        chosen = {}
+        for key, change in app_changes.items():
+            link = links.get(key)
+            on_object = link.sf_object if link is not None and not link.deleted else self.lanes[0].object_name
+            if on_object == self.lane.object_name:
+                chosen[key] = change
+        return chosen
+
+    def _follow_conversions(self, sf_changes: list[SalesforceChange]) -> list[SalesforceChange]:
+        """Move the links of converted leads to the record they became, and record the conversion.
+
+        A converted lead is read-only and no longer the record's home: it is dropped from the plan, also when it
+        comes back in a later poll (so it is never imported as a new row).
+        """
+        converted = [c for c in sf_changes if c.record.get("IsConverted") and not c.deleted]
+        if not converted:
+            return sf_changes
+        to = self.flow.conversion.to  # type: ignore[union-attr]
+        with Session(self.engine) as session, session.begin():
+            links = repo.links_by_sf_id(session, self.flow.name, [c.sf_id for c in converted])
+            for change in converted:
+                link = links.get(change.sf_id)
+                if link is None or link.deleted:
+                    continue
+                record = change.record
+                details = {"lead_id": change.sf_id, "account_id": record.get("ConvertedAccountId"),
+                           "contact_id": record.get("ConvertedContactId"),
+                           "opportunity_id": record.get("ConvertedOpportunityId")}
+                target = record.get(f"Converted{to}Id")
+                if target:
+                    repo.save_link(session, self.flow.name, link.app_key, target, sf_object=to)
+                    details["moved_to"] = target
+                    target_watermark = f"{SF_WATERMARK}:{to}"
+                    if repo.get_watermark(session, self.flow.name, target_watermark) is None:
+                        repo.set_watermark(session, self.flow.name, target_watermark, change.modstamp)
+                repo.record_event(session, self.run_id, self.flow.name, "converted", link.app_key, change.sf_id,
+                                  details)
+        return [c for c in sf_changes if not c.record.get("IsConverted")]
+
     # -- gathering -----------------------------------------------------------------------------------
     def _pull_salesforce(self, watermark: str | None, targets: Targets | None) -> list[SalesforceChange]:
         if not self.flow.direction.receives():
             return []  # a one-way flow to Salesforce never reads it: no-change polls cost nothing
         fields = self.mapper.salesforce_fields
-        if self.flow.key.external_id:
+        if self.flow.key.external_id and self.lane.primary:
             fields = [*fields, self.flow.key.external_id]
+        if self.lane.primary and self.flow.conversion:
+            fields = [*fields, *CONVERSION_FIELDS]
+        if self.lane.object_name == "Opportunity":
+            fields = [*fields, *lifecycle.OPPORTUNITY_FLAGS]
         if targets is not None:
             records: list[dict[str, Any]] = []
             for start in range(0, len(targets.sf_ids), COLLECTION_SIZE):
                 chunk = targets.sf_ids[start:start + COLLECTION_SIZE]
                 id_list = ", ".join(f"'{sf_id}'" for sf_id in chunk)
-                soql = salesforce_poll_query(self.flow.salesforce, fields, None, 0, f"Id IN ({id_list})")
+                soql = salesforce_poll_query(self.lane.object_name, fields, None, 0, f"Id IN ({id_list})")
                 records.extend(self.client.query_all(soql, include_deleted=True))
             return collect_salesforce_changes(records)
-        soql = salesforce_poll_query(self.flow.salesforce, fields, watermark, self.hub.settings.overlap_seconds,
-                                     self.flow.filter.salesforce)
+        condition = flag_condition(self.flow.sync_flag, self.flow.filter.salesforce) if self.lane.primary else None
+        soql = salesforce_poll_query(self.lane.object_name, fields, watermark, self.hub.settings.overlap_seconds,
+                                     condition)
         records = []
         for page in self.client.query(soql, include_deleted=True, batch_size=self.hub.settings.page_size):
             records.extend(page)
@@ -157,7 +250,10 @@ class FlowSync:
         by_sf = {sf_id: _link_state(link) for sf_id, link in links_by_sf.items()}
         by_app = {key: _link_state(link) for key, link in links_by_app.items()}
         self._adopt_by_external_id(sf_changes, app_changes, by_sf, by_app)
-        return plan_flow(self.flow, self.mapper, sf_changes, app_changes, by_sf, by_app, self._coerce)
+        match_errors = self._adopt_by_match(sf_changes, by_sf, by_app)
+        plan = plan_flow(self.flow, self.mapper, sf_changes, app_changes, by_sf, by_app, self._coerce)
+        plan.errors.extend(match_errors)
+        return plan
 
     def _adopt_by_external_id(self, sf_changes: list[SalesforceChange], app_changes: dict[str, AppChange],
                               by_sf: dict[str, LinkState], by_app: dict[str, LinkState]) -> None:
@@ -165,22 +261,50 @@ class FlowSync:
 
         This is how a create whose link was lost in a crash is recognised instead of imported twice. A row
         deleted since (its delete still pending in the change log) is that record's twin too: the delete must
-        reach it, or the record would come back into the app as new.
+        reach it, or the record would come back into the app as new. The link is stored at once: this run moves
+        the watermark past the record before it sends the update or delete the twin needs, so after another
+        crash no poll would bring the record back to be recognised.
         """
         external = self.flow.key.external_id
-        if not external:
+        if not external or not self.lane.primary:
             return
         candidates = {str(c.record.get(external)): c for c in sf_changes
                       if c.sf_id not in by_sf and c.record.get(external) not in (None, "")}
         if not candidates:
             return
         existing = self.table.read(list(candidates))
-        for key, change in candidates.items():
-            deleted_since = key in app_changes and app_changes[key].deleted
-            if (key in existing or deleted_since) and key not in by_app:
-                state = LinkState(key, change.sf_id)
-                by_sf[change.sf_id] = state
-                by_app[key] = state
+        with Session(self.engine) as session, session.begin():
+            linked = repo.links_by_app_key(session, self.flow.name, list(candidates))
+            for key, change in candidates.items():
+                deleted_since = key in app_changes and app_changes[key].deleted
+                if (key in existing or deleted_since) and key not in by_app and key not in linked:
+                    state = LinkState(key, change.sf_id)
+                    by_sf[change.sf_id] = state
+                    by_app[key] = state
+                    repo.save_link(session, self.flow.name, key, change.sf_id, sf_object=self.flow.salesforce)
+
+    def _adopt_by_match(self, sf_changes: list[SalesforceChange], by_sf: dict[str, LinkState],
+                        by_app: dict[str, LinkState]) -> list[PlannedError]:
+        """New Salesforce records that match an unlinked app row by the flow's match rule become its twin.
+
+        Records the rule refuses (several candidates, ``on_many: skip``) are kept out of this run as errors.
+        """
+        if self.twins is None or not self.flow.direction.receives() or not self.lane.primary:
+            return []
+        new = {c.sf_id: c for c in sf_changes if c.sf_id not in by_sf and not c.deleted}
+        if not new:
+            return []
+        decisions = self.twins.app_twins({sf_id: c.record for sf_id, c in new.items()}, set(by_app))
+        errors = []
+        for sf_id, decision in decisions.items():
+            if decision.action == "link" and decision.sf_id and decision.sf_id not in by_app:
+                by_sf[sf_id] = by_app[decision.sf_id] = LinkState(decision.sf_id, sf_id)
+            elif decision.action == "error":
+                by_sf[sf_id] = LinkState("", sf_id, deleted=True)  # the plan leaves it alone this run
+                errors.append(PlannedError(Direction.FROM_SALESFORCE, None, sf_id, "MULTIPLE_MATCHES",
+                                           decision.message, list(self.twins.match.fields.values()),
+                                           jsonable(new[sf_id].record)))
+        return errors
 
     def _coerce(self, values: dict[str, Any]) -> dict[str, Any]:
         return self.table.coerce(values)
@@ -216,7 +340,7 @@ class FlowSync:
                     else:
                         self._write_to_app(session, item)
                 if index == len(chunks) - 1 and new_watermark and new_watermark != watermark:
-                    repo.set_watermark(session, self.flow.name, SF_WATERMARK, new_watermark)
+                    repo.set_watermark(session, self.flow.name, self.lane.watermark, new_watermark)
             self.progress("write app", len(chunk))
 
     def _write_to_app(self, session: Session, item: ToApp) -> None:
@@ -231,13 +355,21 @@ class FlowSync:
             repo.record_event(session, self.run_id, self.flow.name, "created", key, item.change.sf_id,
                               {"origin": "salesforce", "values": self._snapshot(row)})
         else:
-            self.table.update(session, key, item.values)
-            merged = {**existing, **item.values}
+            changes = dict(item.values)
+            id_column = self.flow.key.salesforce_id_column
+            if id_column and existing.get(id_column) != item.change.sf_id:
+                changes[id_column] = item.change.sf_id
+            self.table.update(session, key, changes)
+            merged = {**existing, **changes}
             before, after = self._snapshot(existing), self._snapshot(merged)
             if any(canonical(before[column]) != canonical(after[column]) for column in after):
                 repo.record_event(session, self.run_id, self.flow.name, "updated", key, item.change.sf_id,
                                   {"origin": "salesforce", "values": after, "old": before})
-        repo.save_link(session, self.flow.name, key, item.change.sf_id, sf_object=self.flow.salesforce,
+        for kind, details in lifecycle.from_salesforce(self.lane.object_name, self.mapper, item.change.record,
+                                                      None if existing is None else self._snapshot(existing),
+                                                      self._snapshot(merged)):
+            repo.record_event(session, self.run_id, self.flow.name, kind, key, item.change.sf_id, details)
+        repo.save_link(session, self.flow.name, key, item.change.sf_id, sf_object=self.lane.object_name,
                        sf_modstamp=item.change.modstamp, sf_hash=values_hash(item.values),
                        app_hash=values_hash(self._coerce(self.mapper.app_view(merged, Direction.TO_SALESFORCE))))
         ack_changes(session, item.log_ids)
@@ -256,19 +388,76 @@ class FlowSync:
     def _apply_to_salesforce(self, writes: list[ToSalesforce]) -> None:
         creates = [w for w in writes if w.sf_id is None]
         updates = [w for w in writes if w.sf_id is not None]
+        if creates and self.twins is not None:
+            creates, matched = self._match_creates(creates)
+            updates += matched
+        creates = self._with_defaults(creates)
+        if self.flow.sync_flag:
+            for write in creates + updates:
+                write.values[self.flow.sync_flag] = True
         external = self.flow.key.external_id
         for chunk in self._chunks(creates):
             if external:
                 payload = [{**w.values, external: w.change.app_key} for w in chunk]
-                results = self.client.upsert(self.flow.salesforce, external, payload)
+                results = self.client.upsert(self.lane.object_name, external, payload)
             else:
                 payload = [dict(w.values) for w in chunk]
-                results = self.client.create(self.flow.salesforce, payload)
+                results = self.client.create(self.lane.object_name, payload)
             self._commit_salesforce_writes(chunk, payload, results, "upsert" if external else "create")
         for chunk in self._chunks(updates):
             payload = [{"Id": w.sf_id, **w.values} for w in chunk]
-            results = self.client.update(self.flow.salesforce, payload)
+            results = self.client.update(self.lane.object_name, payload)
             self._commit_salesforce_writes(chunk, payload, results, "update")
+
+    def _match_creates(self, creates: list[ToSalesforce]) -> tuple[list[ToSalesforce], list[ToSalesforce]]:
+        """Creates whose row matches an existing Salesforce record become updates of it (match rule)."""
+        assert self.twins is not None
+        with Session(self.engine) as session:
+            taken = {link.sf_id for link in repo.iter_links(session, self.flow.name) if link.sf_id}
+        decisions = self.twins.salesforce_twins({w.change.app_key: w.change.row or {} for w in creates}, taken)
+        still_creates, matched, refused = [], [], []
+        for write in creates:
+            decision = decisions[write.change.app_key]
+            if decision.action == "link":
+                write.sf_id = decision.sf_id
+                matched.append(write)
+            elif decision.action == "create":
+                still_creates.append(write)
+            else:
+                refused.append(PlannedError(Direction.TO_SALESFORCE, write.change.app_key, None, "MULTIPLE_MATCHES",
+                                            decision.message, list(self.twins.match.fields),
+                                            jsonable(write.values), write.change.log_ids))
+        self._record_planned_errors(refused)
+        return still_creates, matched
+
+    def _with_defaults(self, creates: list[ToSalesforce]) -> list[ToSalesforce]:
+        """Creates with the flow's default values (owners...) filled; an unknown user fails its record alone."""
+        if not self.flow.defaults:
+            return creates
+        ready, failed = [], []
+        for write in creates:
+            try:
+                write.values = apply_defaults(self.flow.defaults, write.change.row or {}, write.values, self._user_id)
+                ready.append(write)
+            except MappingError as error:
+                failed.append(PlannedError(Direction.TO_SALESFORCE, write.change.app_key, None, error.error_code,
+                                           error.message, error.fields, jsonable(write.values),
+                                           write.change.log_ids))
+        self._record_planned_errors(failed)
+        return ready
+
+    def _record_planned_errors(self, errors: list[PlannedError]) -> None:
+        if errors:
+            with Session(self.engine) as session, session.begin():
+                for planned in errors:
+                    self._record_planned_error(session, planned)
+
+    def _user_id(self, username_or_email: str) -> str | None:
+        """A user's Id by username or email, asked once per run."""
+        if username_or_email not in self._user_ids:
+            user = self.client.find_user(username_or_email)
+            self._user_ids[username_or_email] = user["Id"] if user else None
+        return self._user_ids[username_or_email]
 
     def _chunks(self, items: list[Any]) -> Iterable[list[Any]]:
         """One call's worth at a time; above the bulk threshold everything goes in one Bulk API job."""
@@ -296,7 +485,7 @@ class FlowSync:
                     row = write.change.row or {}
                     if self.flow.key.salesforce_id_column and row.get(self.flow.key.salesforce_id_column) != sf_id:
                         self.table.update(session, key, {self.flow.key.salesforce_id_column: sf_id})
-                    repo.save_link(session, self.flow.name, key, sf_id, sf_object=self.flow.salesforce,
+                    repo.save_link(session, self.flow.name, key, sf_id, sf_object=self.lane.object_name,
                                    sf_modstamp=None,
                                    app_hash=values_hash(self._coerce(
                                        self.mapper.app_view(row, Direction.TO_SALESFORCE))),
@@ -305,6 +494,8 @@ class FlowSync:
                     created = operation != "update" and (result.created is None or result.created)
                     repo.record_event(session, self.run_id, self.flow.name, "created" if created else "updated",
                                       key, sf_id, {"origin": "app", "values": self._snapshot(row)})
+                    for kind, details in lifecycle.from_app(self.lane.object_name, sent):
+                        repo.record_event(session, self.run_id, self.flow.name, kind, key, sf_id, details)
                     self.result.written_to_salesforce += 1
                 ack_changes(session, write.change.log_ids)
         self.progress("write salesforce", len(chunk))

@@ -13,6 +13,7 @@ from sync_helpers import Setup, create_leads_table, hub_config, lead_flow
 
 from salesbridge.demo import demo_schema_file
 from salesbridge.sandbox.server import RunningSandbox, start_in_thread
+from salesbridge.sync.connect import salesforce_client
 from salesbridge.sync.runs import Hub
 
 
@@ -49,8 +50,6 @@ def make_setup(org: RunningSandbox, app_url: str) -> Iterator[Callable[..., Setu
         hub = Hub(config)
         engines.append(hub.engine)
         # A second client for the test's own Salesforce edits, so the hub's call counts stay its own.
-        from salesbridge.sync.connect import salesforce_client
-
         return Setup(org, engine, hub, salesforce_client(config))
 
     yield build

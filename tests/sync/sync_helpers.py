@@ -24,6 +24,7 @@ def create_leads_table(engine: Engine) -> Table:
         Column("email", String(80)),
         Column("stage", String(40), nullable=False, server_default="New"),
         Column("sf_id", String(18)),
+        Column("owner_id", String(18)),
     )
     metadata.create_all(engine)
     return table
@@ -31,6 +32,9 @@ def create_leads_table(engine: Engine) -> Table:
 
 PIPELINE = {"New": "Open - Not Contacted", "Qualified": "Working - Contacted", "Won": "Closed - Converted",
             "Lost": "Closed - Not Converted"}
+
+
+STAGES = {"New": "Prospecting", "Qualified": "Qualification", "Won": "Closed Won", "Lost": "Closed Lost"}
 
 
 def lead_flow(**overrides: Any) -> dict[str, Any]:
@@ -52,7 +56,7 @@ def hub_config(org: RunningSandbox, app_url: str, flows: list[dict[str, Any]], *
         },
         "settings": settings,
         "flows": flows,
-        "value_maps": {"pipeline": PIPELINE},
+        "value_maps": {"pipeline": PIPELINE, "stages": STAGES},
     }, "test.yaml")
 
 
