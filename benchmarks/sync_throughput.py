@@ -403,14 +403,16 @@ def main() -> None:
     sizes = list(QUICK_SIZES) if options.quick else options.sizes
     workdir = Path(tempfile.mkdtemp(prefix="salesbridge-sync-bench-"))
     try:
-        started = time.perf_counter()
+        started, load_before = time.perf_counter(), os.getloadavg()[0]
         rows = run(sizes, workdir, store=options.store, collections_max=options.collections_max,
                    naive_max=options.naive_max, naive_sample=options.naive_sample,
                    announce=lambda message: console.log(message))
         console.print(render(rows))
         for line in notes(rows, options.naive_sample):
             console.print(line)
-        console.print(f"total {time.perf_counter() - started:,.0f} s; sandbox store: {options.store}")
+        console.print(f"total {time.perf_counter() - started:,.0f} s; sandbox store: {options.store}; "
+                      f"load average {load_before:.1f} at start, {os.getloadavg()[0]:.1f} at end, "
+                      f"{os.cpu_count()} CPUs")
     finally:
         if options.keep:
             console.print(f"work directory kept: {workdir}")
