@@ -65,7 +65,13 @@ class RunPlanner:
 
     def add(self, target: RunTarget, source: FlowConfig, source_keys: Iterable[str | None], path: list[str], *,
             rule: str | None = None, event_ids: Iterable[int] = ()) -> None:
-        """Ask for ``target`` to run because of the records ``source_keys`` of flow ``source``."""
+        """Ask for ``target`` to run because of the records ``source_keys`` of flow ``source``.
+
+        A disabled target flow is not run: ``enabled: false`` stops a flow whatever would start it.
+        """
+        if not self.hub.config.flow(target.flow).enabled:
+            log.info("%s run of %s skipped: the flow is disabled", self.trigger, target.flow)
+            return
         child_path = [*path, target.flow]
         planned = self.planned.setdefault((target.flow, tuple(child_path)), PlannedRun(target.flow, child_path))
         if rule is not None and rule not in planned.rules:

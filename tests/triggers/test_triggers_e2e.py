@@ -138,6 +138,18 @@ def test_a_chain_that_loops_back_stops_before_reentering_a_flow(make_app, sqlite
     assert [(r.trigger, r.flows) for r in app.runs()] == [("manual", ["accounts"]), ("chain", ["contacts"])]
 
 
+def test_a_disabled_flow_is_not_started_by_a_chain(make_app, sqlite_url):
+    accounts = accounts_flow(chain={"then": [{"flow": "contacts", "for": "related", "via": "account_id"}]})
+    app = make_app(sqlite_url, [accounts, contacts_flow(enabled=False)])
+    acme = app.insert("INSERT INTO accounts (name) VALUES ('Acme')")
+    app.insert("INSERT INTO contacts (last_name, account_id) VALUES ('Coyote', :a)", a=int(acme))
+
+    report = app.hub.sync(["accounts"])
+
+    assert report.written == 1 and report.chained == []
+    assert app.salesforce_names("Contact", "LastName") == set()
+
+
 def test_event_rules_on_a_flow_run_by_an_event_keep_to_the_loop_guard(make_app, sqlite_url):
     back_and_forth = [
         {"name": "lead-to-account", "on": {"flow": "leads", "event": "created"}, "run": ["accounts"]},
