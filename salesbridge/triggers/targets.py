@@ -94,13 +94,14 @@ class RunPlanner:
         """Start the planned runs in the order they were asked for; a run with no records left is skipped."""
         reports = []
         for planned in self.planned.values():
-            kwargs = {"trigger": self.trigger, "parent_run_id": self.parent_run_id, "cause": planned.cause()}
             if planned.app_keys is None:
-                reports.append(self.hub.sync([planned.flow], **kwargs))
+                reports.append(self.hub.sync([planned.flow], trigger=self.trigger, parent_run_id=self.parent_run_id,
+                                             cause=planned.cause()))
                 continue
             targets = record_targets(self.hub.engine, self.hub.config.flow(planned.flow), planned.app_keys)
             if targets.app_keys or targets.sf_ids:
-                reports.append(self.hub.sync_records(planned.flow, targets, **kwargs))
+                reports.append(self.hub.sync_records(planned.flow, targets, trigger=self.trigger,
+                                                     parent_run_id=self.parent_run_id, cause=planned.cause()))
             else:
                 log.info("%s run of %s skipped: no related records", self.trigger, planned.flow)
         self.planned.clear()
