@@ -167,8 +167,9 @@ class MailSync:
     def _reconcile_pending(self, report: FlowReport) -> None:
         """Rows a crash left between "about to create the Task" and "created": find their Tasks or forget them.
 
-        With a Message-ID field, forgetting the row is enough: the save looks the Task up by that field. Otherwise the Task is looked for among the Email Tasks on the same Who created since the
-        row was written, by subject and Message-ID line.
+        With a Message-ID field, forgetting the row is enough: the save looks the Task up by that field.
+        Otherwise the Task is looked for among the Email Tasks on the same Who created since the row was
+        written, by subject and Message-ID line.
         """
         with self.runtime.session() as session:
             pending = list(session.scalars(select(MailMessage).where(
