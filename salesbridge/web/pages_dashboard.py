@@ -34,15 +34,17 @@ ERRORS_SHOWN = 100
 CONFLICTS_SHOWN = 20
 
 
-def _budget(request: Request, principal: Principal, state: WebState) -> tuple[BudgetOut | None, str | None]:
+def _budget(request: Request, principal: Principal, state: WebState,
+            newest_run: tuple[int, str] | None) -> tuple[BudgetOut | None, str | None]:
+    """The org's remaining allowance, read again after a minute or once a run started or ended."""
     cached = getattr(request.app.state, "page_budget", None)
-    if cached is not None and time.monotonic() - cached[0] < BUDGET_CACHE_SECONDS:
-        return cached[1], None
+    if cached is not None and cached[1] == newest_run and time.monotonic() - cached[0] < BUDGET_CACHE_SECONDS:
+        return cached[2], None
     try:
         found = read_budget(principal, state)
     except (SalesforceError, HubUnavailable, OSError) as error:
         return None, f"The API budget cannot be read: {error}"
-    request.app.state.page_budget = (time.monotonic(), found)
+    request.app.state.page_budget = (time.monotonic(), newest_run, found)
     return found, None
 
 
@@ -74,7 +76,8 @@ def dashboard(request: Request, principal: ViewerPage) -> Response:
         setup = ("/setup", "Open the setup wizard") if principal.has(Role.ADMIN) else None
         return render(request, "message.html", principal, status_code=503, title="The hub is not ready",
                       message=str(error), link=setup)
-    budget, budget_problem = _budget(request, principal, state)
+    newest = (context["runs"][0].id, context["runs"][0].status) if context["runs"] else None
+    budget, budget_problem = _budget(request, principal, state, newest)
     return render(request, "dashboard.html", principal, title="Dashboard", flows=config.flows, budget=budget,
                   budget_problem=budget_problem, can_run=principal.has(Role.OPERATOR),
                   **context, **live_context(state))

@@ -1,6 +1,7 @@
 // Live parts of the admin pages without a framework: an element with data-poll="<url>" is replaced by the
 // HTML fragment that URL returns, every data-interval milliseconds (default 2000). A fragment whose
-// data-state goes from "running" to anything else reloads the page, so the tables below show the finished run.
+// data-state goes from "running" to anything else (and that says data-reload-when-done) reloads the page, so the
+// tables below show the finished run.
 // Without JavaScript the pages still work: every live part has a plain link that reloads it.
 (function () {
   "use strict";
@@ -25,7 +26,8 @@
         if (!fresh) { schedule(element); return; }
         var after = fresh.getAttribute("data-state");
         if (before === "running" && after !== "running" && fresh.hasAttribute("data-reload-when-done")) {
-          window.location.reload();
+          // Reload without the query (a "sync started" notice is stale once the run is done).
+          window.location.assign(window.location.pathname);
           return;
         }
         // Keep keyboard focus where it was when the focused element is inside the live part.

@@ -1,0 +1,249 @@
+"""The admin pages in a real browser: Debian's Chromium driven by Playwright, against a sandbox org.
+
+One walk through what an admin does on a first day: log in, complete the five setup steps, run a sync, see a
+record Salesforce refused (an invalid e-mail address, put there on purpose), fix it in the app, retry it, and
+look at the record. Every step is done with the keyboard where a person would (Enter submits), checked for
+labels and visible focus, and saved as a screenshot at 1366x768 in ``test-artifacts/screenshots/``.
+
+Chromium is Debian's package (``/usr/bin/chromium``; ``scripts/test`` installs it). Its absence fails the test:
+these tests are how the pages are shown to work, so they never skip.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from api_support import PASSWORD, SF_CLIENT_SECRET, SF_PASSWORD, WebSetup, create_leads_table, web_setup
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from salesbridge.demo import demo_schema_file
+from salesbridge.sandbox.server import RunningSandbox, start_in_thread
+from salesbridge.store.web_models import Role
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+VIEWPORT = {"width": 1366, "height": 768}
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+TIMEOUT_MS = 60_000
+
+
+def chromium_path() -> str:
+    """Debian's Chromium; a missing browser fails the test (it must not pass by not running)."""
+    found = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    if not found:
+        pytest.fail("Chromium is not installed: run ./scripts/test (it installs Debian's chromium) or "
+                    "apt-get install chromium", pytrace=False)
+    return found
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = chromium_path()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def org() -> Iterator[RunningSandbox]:
+    running = start_in_thread(schema_files=(demo_schema_file(),))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+class WebServer:
+    """The web app under uvicorn in a thread, on a free loopback port."""
+
+    def __init__(self, setup: WebSetup) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(setup.app, host="127.0.0.1", port=self.port,
+                                                    log_level="warning", lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, name="web-under-test", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> WebServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            assert time.monotonic() < deadline, "the web app did not start"
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[WebSetup, str]]:
+    with web_setup(tmp_path) as setup, WebServer(setup) as server:
+        setup.add_user("admin", Role.ADMIN)
+        yield setup, server.url
+        setup.state.runs.wait(60)
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport=VIEWPORT)
+    opened = context.new_page()
+    opened.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield opened
+    finally:
+        context.close()
+
+
+def shoot(page: Page, name: str) -> None:
+    """A full-page screenshot kept as a test artifact, after checking the page is fit for a laptop screen."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    assert_usable(page, name)
+
+
+def assert_usable(page: Page, name: str) -> None:
+    """Every form control has a label, nothing scrolls sideways at 1366 px, and the text is not tiny."""
+    unlabelled = page.evaluate("""() => Array.from(document.querySelectorAll('input, select, textarea'))
+        .filter(el => el.type !== 'hidden' && el.type !== 'submit')
+        .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+        .map(el => el.name || el.id)""")
+    assert unlabelled == [], f"{name}: form controls without a label: {unlabelled}"
+    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{name}: the page is {overflow}px wider than a 1366px screen"
+    size = page.evaluate("() => parseFloat(getComputedStyle(document.body).fontSize)")
+    assert size >= 14, f"{name}: body text is {size}px"
+
+
+def assert_focus_visible(page: Page) -> None:
+    """Tab moves the focus, and the focused element shows an outline (keyboard users see where they are)."""
+    page.keyboard.press("Tab")
+    outline = page.evaluate("() => { const s = getComputedStyle(document.activeElement); "
+                            "return [document.activeElement.tagName, s.outlineStyle, s.outlineWidth]; }")
+    assert outline[0] != "BODY" and outline[1] != "none" and outline[2] != "0px", outline
+
+
+def select_by_label(page: Page, label: str, value: str) -> None:
+    page.get_by_label(label, exact=True).select_option(value)
+
+
+def test_setup_sync_error_and_retry_in_chromium(site: tuple[WebSetup, str], org: RunningSandbox,
+                                                page: Page) -> None:
+    setup, url = site
+    app_url = f"sqlite:///{setup.tmp / 'app.db'}"
+    create_leads_table(app_url)
+    with sqlite3.connect(setup.tmp / "app.db") as db:
+        db.executemany("INSERT INTO leads (first_name, last_name, company, email, stage) VALUES (?, ?, ?, ?, ?)", [
+            ("Grace", "Hopper", "Navy Labs", "grace@navylabs.example", "New"),
+            ("Alan", "Turing", "Bletchley Park", "alan@bletchley.example", "Won"),
+            ("Hedy", "Lamarr", "Frequency Inc", "hedy-at-frequency", "New"),  # Salesforce refuses this e-mail
+        ])
+
+    # Log in with the keyboard.
+    page.goto(url + "/")
+    expect(page).to_have_url(f"{url}/login?next=%2F")
+    shoot(page, "01-login")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").press("Enter")
+    expect(page).to_have_url(f"{url}/setup/connect")
+    assert_focus_visible(page)
+
+    # Step 1: connect (Enter in the last field submits and tests the login).
+    page.get_by_label("Login URL").fill(org.url)
+    page.get_by_label("Connected app: client id (consumer key)").fill("salesbridge")
+    page.get_by_label("Connected app: client secret").fill(SF_CLIENT_SECRET)
+    page.get_by_label("Username").fill("admin@sandbox.example")
+    page.get_by_label("Password", exact=True).fill(SF_PASSWORD)
+    page.get_by_label("TLS certificate check").fill(str(org.ca_path))
+    page.get_by_label("Database URL (SQLAlchemy)").fill(app_url)
+    shoot(page, "02-step1-connect")
+    page.get_by_label("Database URL (SQLAlchemy)").press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("Logged in to")
+    expect(page).to_have_url(re.compile(r"/setup/objects\?notice="))
+
+    # Step 2: objects, with Lead suggested for the leads table; then the field mapping.
+    expect(page.get_by_label("Salesforce object for leads")).to_have_value("Lead")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Objects saved.")
+    shoot(page, "03-step2-objects")
+    page.get_by_role("link", name="View mapping of leads").click()
+    expect(page.get_by_label("last_name", exact=True)).to_have_value("LastName")
+    page.get_by_label("stage", exact=True).select_option("Status")
+    shoot(page, "04-step2-view-mapping")
+    page.get_by_role("button", name="Save mapping").click()
+    expect(page.get_by_role("status")).to_contain_text("Field mapping of leads saved (5 fields).")
+    page.get_by_role("button", name="Save and continue").click()
+
+    # Step 3: our pipeline values on the left, the picklist's on the right.
+    expect(page.get_by_role("heading", name="Step 3: Status mapping")).to_be_visible()
+    select_by_label(page, "New", "Open - Not Contacted")
+    select_by_label(page, "Won", "Closed - Converted")
+    shoot(page, "05-step3-statuses")
+    page.get_by_role("button", name="Save and continue").click()
+
+    # Step 4: the default owner, from the org's users.
+    owner = page.get_by_label("Owner of new Lead records (flow “leads”)")
+    owner.select_option("sales.manager@sandbox.example")
+    shoot(page, "06-step4-owner")
+    page.get_by_role("button", name="Save and continue").click()
+
+    # Step 5: the schedule; finishing writes the config and opens the dashboard.
+    page.get_by_label("Interval of leads").select_option("15m")
+    page.get_by_label("Start date of leads").fill("2026-12-01")
+    page.get_by_label("Start time of leads").fill("08:00")
+    page.get_by_label("Time zone of leads").select_option("Europe/Berlin")
+    shoot(page, "07-step5-schedule")
+    page.get_by_role("button", name="Save and finish").click()
+    expect(page.get_by_role("status")).to_contain_text("Setup finished")
+    assert "${SB_SECRET_SALESFORCE_PASSWORD}" in setup.config_path.read_text()
+    shoot(page, "08-dashboard-before-sync")
+
+    # Run a sync: the live panel follows it and the page reloads when it is done.
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.get_by_role("status")).to_contain_text("Sync started")
+    expect(page.locator("#error-count")).to_have_text("1 open", timeout=120_000)
+    errors = page.locator("#errors")
+    expect(errors).to_contain_text("INVALID_EMAIL_ADDRESS")
+    expect(errors).to_contain_text("hedy-at-frequency")
+    expect(page.locator("#live")).to_have_attribute("data-state", "idle")
+    shoot(page, "09-dashboard-error")
+
+    # Fix the record in the app, then retry just that error.
+    with sqlite3.connect(setup.tmp / "app.db") as db:
+        db.execute("UPDATE leads SET email = 'hedy@frequency.example' WHERE last_name = 'Lamarr'")
+    page.get_by_role("button", name="Retry error").first.click()
+    expect(page.get_by_role("status")).to_contain_text("Retry started")
+    expect(page.get_by_text("No open errors.")).to_be_visible(timeout=120_000)
+    shoot(page, "10-dashboard-retried")
+
+    # The record: both sides, its history, and "sync now".
+    page.get_by_role("link", name="Records", exact=True).click()
+    page.get_by_label("App key").fill("3")
+    page.get_by_label("App key").press("Enter")
+    expect(page.locator("#sides")).to_contain_text("hedy@frequency.example")
+    expect(page.locator("#history")).to_contain_text("INVALID_EMAIL_ADDRESS")
+    shoot(page, "11-record-view")
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.get_by_role("status")).to_contain_text("Synced now")
+
+    leads = {row["Email"] for row in org.org.store.records("Lead", False)}
+    assert {"grace@navylabs.example", "alan@bletchley.example", "hedy@frequency.example"} <= leads
