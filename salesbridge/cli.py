@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from salesbridge.flows.cli_flows import contacts_app, convert_lead_command, mail_app
 from salesbridge.web.cli_users import users_app
 
 app = typer.Typer(help="salesbridge: keep Salesforce and your other systems in step.", no_args_is_help=True,
@@ -295,6 +296,9 @@ def serve(
 
 
 app.add_typer(users_app, name="users")
+app.add_typer(mail_app, name="mail")
+app.add_typer(contacts_app, name="contacts")
+app.command("convert-lead")(convert_lead_command)
 
 
 if __name__ == "__main__":  # pragma: no cover
