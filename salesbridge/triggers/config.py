@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 _INTERVAL = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 EventName = Literal["created", "updated", "deleted"]
 ALL_WRITES: tuple[EventName, ...] = ("created", "updated", "deleted")
+#: What a rule can react to: writes, a status reached, and the lifecycle events of ``salesbridge.sync.lifecycle``.
+RuleEvent = Literal["created", "updated", "deleted", "status", "converted", "won", "lost", "owner_changed"]
+_NO_FIELD = ("deleted", "converted", "won", "lost", "owner_changed")
 
 
 class _Model(BaseModel):
@@ -147,13 +150,14 @@ class EventMatch(_Model):
     """Which recorded events a rule reacts to.
 
     ``event``: ``created``, ``updated``, ``deleted``, or ``status`` (``field`` reaches the value ``becomes``,
-    by an update or by a create with that value). ``field`` is a Salesforce field or an app column of the flow;
+    by an update or by a create with that value), or a lifecycle event the engine records: ``converted``,
+    ``won``, ``lost``, ``owner_changed``. ``field`` is a Salesforce field or an app column of the flow;
     ``becomes`` is written in that side's values (a Salesforce picklist value for a Salesforce field name).
     ``side`` is where the change was made: ``app``, ``salesforce`` or ``any``.
     """
 
     flow: str
-    event: Literal["created", "updated", "deleted", "status"]
+    event: RuleEvent
     field: str | None = None
     becomes: str | int | float | bool | None = None
     side: Literal["app", "salesforce", "any"] = "any"
@@ -162,8 +166,8 @@ class EventMatch(_Model):
     def _fits_event(self) -> EventMatch:
         if self.event == "status" and (self.field is None or self.becomes is None):
             raise ValueError("event 'status' needs 'field' and 'becomes'")
-        if self.event == "deleted" and (self.field is not None or self.becomes is not None):
-            raise ValueError("event 'deleted' takes no 'field' or 'becomes'")
+        if self.event in _NO_FIELD and (self.field is not None or self.becomes is not None):
+            raise ValueError(f"event '{self.event}' takes no 'field' or 'becomes'")
         if self.becomes is not None and self.field is None:
             raise ValueError("'becomes' needs 'field'")
         return self

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 #: The longest chain of flows one change may set off (a -> b -> c ...), whatever the configuration says.
 MAX_CHAIN_LENGTH = 5
 
-_KINDS = {"created": frozenset({"created"}), "updated": frozenset({"updated"}),
-          "deleted": frozenset({"deleted"}), "status": frozenset({"created", "updated"})}
+#: Which recorded kinds each rule event matches; any other name (won, converted...) matches itself.
+_KINDS = {"status": frozenset({"created", "updated"})}
 _UNKNOWN: Any = object()
 _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
@@ -69,7 +69,7 @@ def compile_rules(config: HubConfig) -> list[CompiledRule]:
         column, becomes = None, rule.on.becomes
         if rule.on.field is not None:
             column, becomes = watched_column(flows[rule.on.flow], config.value_maps, rule.on.field, becomes)
-        rules.append(CompiledRule(rule.name, rule.on.flow, _KINDS[rule.on.event],
+        rules.append(CompiledRule(rule.name, rule.on.flow, _KINDS.get(rule.on.event, frozenset({rule.on.event})),
                                   None if rule.on.side == "any" else rule.on.side, column, becomes,
                                   tuple(rule.run)))
     return rules

@@ -102,6 +102,14 @@ def test_created_and_deleted_rules_and_flow_names():
     assert not rule_matches(created, event("created", flow="accounts"))
 
 
+def test_lifecycle_events_the_engine_records_can_start_rules():
+    won = compiled(event="won", side="salesforce")
+    assert rule_matches(won, event("won", origin="salesforce"))
+    assert not rule_matches(won, event("lost", origin="salesforce"))
+    assert not rule_matches(won, event("updated", origin="salesforce", values={"stage": "Closed Won"}))
+    assert rule_matches(compiled(event="converted"), event("converted", origin="salesforce"))
+
+
 def test_match_events_pairs_every_matching_rule_with_every_event_in_order():
     config = config_with([rule("any-create", event="created"), rule("approved", event="status", field="stage",
                                                                     becomes="Approved")])
@@ -164,6 +172,7 @@ def test_chains_and_rules_parse_with_shorthands():
     ([rule(event="status", field="stage")], {}, "triggers[0].on", "event 'status' needs 'field' and 'becomes'"),
     ([rule(event="deleted", field="stage")], {}, "triggers[0].on", "event 'deleted' takes no 'field'"),
     ([rule(event="changed")], {}, "triggers[0].on.event", "Input should be 'created', 'updated'"),
+    ([rule(event="won", field="stage")], {}, "triggers[0].on", "event 'won' takes no 'field'"),
     ([rule(run=[{"flow": "accounts", "for": "related"}], event="created")], {}, "triggers[0].run[0]",
      "'for: related' needs 'via'"),
     ([rule(run=[{"flow": "accounts", "for": "record"}], event="created")], {}, "triggers[0].run[0].for",
