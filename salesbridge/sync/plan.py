@@ -142,6 +142,11 @@ def plan_flow(flow: FlowConfig, mapper: Mapper, sf_changes: list[SalesforceChang
             continue
         if app_change is not None and link is not None:
             pending_app.pop(app_key)  # type: ignore[arg-type]
+            if _app_row_as_synced(mapper, coerce, app_change, link):
+                # Logged but not changed (the first run's every-row pass, a write of equal values): no conflict,
+                # or its "now" would beat the genuine Salesforce edit.
+                plan.to_app.append(ToApp(change, app_key, incoming, app_change.log_ids))
+                continue
             outcome = _settle_conflict(flow, mapper, coerce, change, incoming, app_change, link, plan)
             if outcome is not None:
                 plan.to_app.append(outcome)
@@ -175,6 +180,13 @@ def plan_flow(flow: FlowConfig, mapper: Mapper, sf_changes: list[SalesforceChang
             continue
         plan.to_salesforce.append(ToSalesforce(app_change, link.sf_id if link else None, values))
     return plan
+
+
+def _app_row_as_synced(mapper: Mapper, coerce: Coerce, app_change: AppChange, link: LinkState) -> bool:
+    """Whether the app row still holds the values the link last synced (its change is no change)."""
+    if app_change.deleted or app_change.row is None or link.app_hash is None:
+        return False
+    return values_hash(coerce(mapper.app_view(app_change.row, Direction.TO_SALESFORCE))) == link.app_hash
 
 
 def _settle_conflict(flow: FlowConfig, mapper: Mapper, coerce: Coerce, change: SalesforceChange,
