@@ -92,7 +92,10 @@ class Hub:
         with Session(self.engine) as session, session.begin():
             errors = repo.open_errors(session, flow=flow, ids=error_ids)
             by_flow: dict[str, Targets] = {}
+            table_flows = {configured.name for configured in self.config.flows}
             for error in errors:
+                if error.flow not in table_flows:  # mail/contacts errors: their own next run retries them
+                    continue
                 targets = by_flow.setdefault(error.flow, Targets())
                 if error.direction == "to_salesforce" and error.app_key:
                     targets.app_keys.append(error.app_key)
