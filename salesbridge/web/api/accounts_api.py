@@ -62,7 +62,7 @@ def delete_user(user_id: IdPath, admin: AdminDep, state: StateDep) -> None:
 
 @router.get("/audit", response_model=list[AuditOut], responses=AUTH_ERRORS)
 def audit_log(_admin: AdminDep, state: StateDep, limit: int = Query(100, ge=1, le=1000),
-              offset: int = Query(0, ge=0)) -> list[AuditOut]:
+              offset: int = Query(0, ge=0, le=10**9)) -> list[AuditOut]:
     """Who changed settings, accounts and connections, newest first (never with secret values)."""
     with state.session() as session:
         return [AuditOut.model_validate(entry) for entry in accounts.audit_entries(session, limit, offset)]
