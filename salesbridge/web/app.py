@@ -10,14 +10,14 @@ the background runs.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from salesbridge.web.api import router as api_router
 from salesbridge.web.errors import install_error_handlers
+from salesbridge.web.pages import router as pages_router
 from salesbridge.web.settings import WebSettings
 from salesbridge.web.state import WebState
 
@@ -31,17 +31,6 @@ POST/PUT/PATCH/DELETE needs the `X-CSRF-Token` header (its value comes with the 
 **Roles**: *viewer* reads runs, errors, conflicts, records and the budget; *operator* also runs syncs and retries
 or ignores errors; *admin* also configures connections, flows and accounts. Anonymous: 401; too small a role: 403.
 """
-
-
-def _pages_router() -> APIRouter | None:
-    """The admin pages' router (written beside the API); absent until that module exists."""
-    try:
-        module = importlib.import_module("salesbridge.web.pages")
-    except ModuleNotFoundError as error:
-        if error.name != "salesbridge.web.pages":
-            raise
-        return None
-    return module.router
 
 
 def create_web_app(settings: WebSettings, *, state: WebState | None = None) -> FastAPI:
@@ -59,7 +48,5 @@ def create_web_app(settings: WebSettings, *, state: WebState | None = None) -> F
     app.state.web = web
     install_error_handlers(app)
     app.include_router(api_router)
-    pages = _pages_router()
-    if pages is not None:
-        app.include_router(pages)
+    app.include_router(pages_router)
     return app
