@@ -65,8 +65,8 @@ def page_principal(role: Role) -> Callable[..., Awaitable[Principal]]:
                                 headers={"Location": "/login?" + urlencode({"next": target})})
         principal = await current_principal(request, principal)
         if not principal.has(role):
-            raise HTTPException(status.HTTP_403_FORBIDDEN,
-                                detail=f"this page needs the {role.value} role; you are {principal.role.value}")
+            raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"this page needs the {role.value} role; "
+                                                                  f"you are {principal.role.value}")
         return principal
 
     dependency.__name__ = f"page_{role.value}"

@@ -1,4 +1,5 @@
-"""The dashboard: last runs per flow, the live view of a running sync, errors with retry, conflicts, API budget.
+"""The dashboard: last runs per flow, the live view of a running sync, errors with retry, conflicts and the
+remaining API budget.
 
 Starting a sync or a retry goes through the same background runner as the REST API (one run at a time per
 process) and comes straight back; the live panel then polls ``/live`` until the run ends and reloads the page.

@@ -1,7 +1,7 @@
 """The record view: a linked record's two sides next to each other, its sync history, and "sync now".
 
-The data comes from the REST API's record view (``/api/records/{flow}``), called as a function, so the page and
-the API can never disagree about what a record looks like on either side.
+The data comes from the REST API's record view (``/api/records/{flow}``), called as a function, so the page
+and the API can never disagree about what a record looks like on either side.
 """
 
 from __future__ import annotations
@@ -71,8 +71,9 @@ def record_page(flow: str, request: Request, principal: ViewerPage, app_key: str
         view = record_view(principal, state, flow=flow, app_key=app_key, sf_id=sf_id)
         flow_config = state.hub_config().flow(flow)
     except HTTPException as error:
-        return render(request, "message.html", principal, status_code=error.status_code, title="No such record",
-                      message=str(error.detail), link=("/records", "Find another record"))
+        return render(request, "message.html", principal, status_code=error.status_code,
+                      title="No such record", message=str(error.detail),
+                      link=("/records", "Find another record"))
     except (HubUnavailable, SalesforceError, OSError) as error:
         return render(request, "message.html", principal, status_code=502, title="The record cannot be read",
                       message=str(error), link=("/records", "Find another record"))

@@ -1,4 +1,5 @@
-"""The setup wizard's pages: five steps, each saved when submitted, resumable, and the config file's import/export.
+"""The setup wizard's pages (five steps, each saved when submitted, resumable) and the config file's
+import and export.
 
 Every step saves the answers (``salesbridge.wizard.json`` beside the config) before anything else, so a wizard
 left half way resumes where it stopped. Secrets typed in step 1 go to the encrypted vault and the answers keep
@@ -39,16 +40,18 @@ router = APIRouter(include_in_schema=False)
 
 _REFERENCE = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}$")
 _STEP_BY_SLUG = {step.slug: step for step in STEPS}
-_DIRECTION_LABELS = {"both": "Both ways", "to_salesforce": "To Salesforce", "from_salesforce": "From Salesforce"}
+_DIRECTION_LABELS = {"both": "Both ways", "to_salesforce": "To Salesforce",
+                     "from_salesforce": "From Salesforce"}
 _INTERVAL_LABELS = {"": "Manual runs only", "5m": "Every 5 minutes", "15m": "Every 15 minutes",
                     "30m": "Every 30 minutes", "1h": "Every hour", "6h": "Every 6 hours", "1d": "Every day",
                     "1w": "Every week"}
-_COMMON_ZONES = ("UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York", "America/Chicago",
-                 "America/Denver", "America/Los_Angeles", "Asia/Tokyo", "Asia/Singapore", "Australia/Sydney")
+_COMMON_ZONES = ("UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York",
+                 "America/Chicago", "America/Denver", "America/Los_Angeles", "Asia/Tokyo", "Asia/Singapore",
+                 "Australia/Sydney")
 _SALESFORCE_ERRORS = (AuthenticationError, SalesforceError, OSError)
 
 
-# -- loading and saving the answers ---------------------------------------------------------------------------
+# -- loading and saving the answers --------------------------------------------------------------------------
 
 
 def load(state: WebState) -> tuple[WizardState, str | None]:
@@ -103,7 +106,7 @@ def setup_start(request: Request, principal: AdminPage) -> RedirectResponse:
     return redirect(_step_url(answers.next_step()))
 
 
-# -- step 1: connect --------------------------------------------------------------------------------------------
+# -- step 1: connect -----------------------------------------------------------------------------------------
 
 
 def _store_secrets(state: WebState, answers: dict[str, Any], previous: Mapping[str, Any],
@@ -162,8 +165,8 @@ async def connect_save(request: Request, principal: AdminPage) -> Response:
     try:
         salesforce = wizard.connection_answers(form, answers.salesforce)
     except WizardError as error:
-        return _page(request, principal, answers, step, "setup_connect.html", problem=str(error), status_code=422,
-                     **_connect_context(answers))
+        return _page(request, principal, answers, step, "setup_connect.html", problem=str(error),
+                     status_code=422, **_connect_context(answers))
     _store_secrets(state, salesforce, answers.salesforce, principal)
     answers.salesforce = salesforce
     answers.app_url = _store_url_secret(state, (form.get("app_url") or "").strip(), principal)
@@ -186,16 +189,18 @@ async def connect_save(request: Request, principal: AdminPage) -> Response:
         answers.completed = [number for number in answers.completed if number != 1]
     write_problem = save(state, answers, principal, "connect")
     if problem or write_problem:
-        return _page(request, principal, answers, step, "setup_connect.html", problem=problem or write_problem,
-                     status_code=422 if problem else 200, **_connect_context(answers))
+        return _page(request, principal, answers, step, "setup_connect.html",
+                     problem=problem or write_problem, status_code=422 if problem else 200,
+                     **_connect_context(answers))
     return redirect(_step_url(STEPS[1]), notice=answers.login_checked)
 
 
 # -- step 2: objects and fields ----------------------------------------------------------------------------
 
 
-def _rows(answers: WizardState, tables: list[TableInfo], objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per flow, then one per app table that no flow uses (suggested objects preselected the first time)."""
+def _rows(answers: WizardState, tables: list[TableInfo],
+          objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per flow, then one per app table no flow uses (with a suggested object the first time)."""
     rows: list[dict[str, Any]] = []
     table_names = {table.name for table in tables}
     for flow in answers.flows:
@@ -251,7 +256,8 @@ async def objects_save(request: Request, principal: AdminPage) -> Response:
     except WizardError as error:
         return _objects_page(request, principal, answers, problem=str(error), status_code=422)
     except (SQLAlchemyError, *_SALESFORCE_ERRORS) as error:
-        return _objects_page(request, principal, answers, problem=f"Cannot read the org: {error}", status_code=502)
+        return _objects_page(request, principal, answers, problem=f"Cannot read the org: {error}",
+                             status_code=502)
     if changed:
         answers.uncomplete_from(3)
     go_on = form.get("action", "next") == "next"
@@ -260,7 +266,8 @@ async def objects_save(request: Request, principal: AdminPage) -> Response:
         if not answers.flows:
             problem = "Choose a Salesforce object for at least one table."
         elif empty:
-            problem = f"No fields are mapped for {', '.join(empty)}: open “View mapping” and map at least one."
+            problem = (f"No fields are mapped for {', '.join(empty)}: open “View mapping” and map at least "
+                       "one.")
         else:
             problem = None
             answers.complete(2)
@@ -277,7 +284,7 @@ async def objects_save(request: Request, principal: AdminPage) -> Response:
 
 def _apply_objects(form: Mapping[str, str], answers: WizardState, tables: Mapping[str, TableInfo],
                    client: Any) -> bool:
-    """Apply step 2's rows to the answers; True when flows were added, removed or pointed at another object."""
+    """Apply step 2's rows to the answers; True when flows were added, removed or moved to another object."""
     known = {o["name"].lower(): o["name"] for o in org_objects(client)}
     kept: list[FlowAnswers] = []
     changed = False
@@ -393,17 +400,19 @@ async def mapping_save(flow_name: str, request: Request, principal: AdminPage) -
             raise WizardError(f"there is no column '{key['salesforce_id_column']}' in {flow.table}")
         flow.key = key
     except WizardError as error:
-        return _mapping_page(request, principal, answers, flow_name, problem=str(error), status_code=422, form=form)
+        return _mapping_page(request, principal, answers, flow_name, problem=str(error), status_code=422,
+                             form=form)
     except (SQLAlchemyError, *_SALESFORCE_ERRORS) as error:
         return _mapping_page(request, principal, answers, flow_name, problem=f"Cannot read the org: {error}",
                              status_code=502, form=form)
     write_problem = save(state, answers, principal, "mapping")
     if write_problem:
         return _mapping_page(request, principal, answers, flow_name, problem=write_problem)
-    return redirect("/setup/objects", notice=f"Field mapping of {flow.name} saved ({len(flow.fields)} fields).")
+    return redirect("/setup/objects",
+                    notice=f"Field mapping of {flow.name} saved ({len(flow.fields)} fields).")
 
 
-# -- step 3: status mapping -----------------------------------------------------------------------------------
+# -- step 3: status mapping ----------------------------------------------------------------------------------
 
 
 def _status_sections(request: Request, answers: WizardState,
@@ -424,23 +433,25 @@ def _status_sections(request: Request, answers: WizardState,
                 theirs = wizard.picklist_values(described)
                 table = wizard.to_salesforce_table(existing)
                 by_lower = {value.lower(): value for value in theirs}
-                rows = [{"ours": ours, "theirs": table.get(ours, by_lower.get(ours.lower(), "") if existing is None
-                                                           else "")}
+                # A new map suggests the picklist value spelled like ours; an existing map shows what it says.
+                suggest = by_lower if existing is None else {}
+                rows = [{"ours": ours, "theirs": table.get(ours, suggest.get(ours.lower(), ""))}
                         for ours in wizard.pipeline_values(existing, found_values)]
-                sections.append({"flow": flow, "field": field_map, "label": described.get("label"), "rows": rows,
-                                 "picklist": theirs, "default_from": wizard.default_from_salesforce(existing) or "",
+                sections.append({"flow": flow, "field": field_map, "label": described.get("label"),
+                                 "rows": rows, "picklist": theirs,
+                                 "default_from": wizard.default_from_salesforce(existing) or "",
                                  "receives": flow.direction in ("from_salesforce", "both"),
                                  "back": wizard.reverse_table(table) if table else {}})
     return sections
 
 
-def _statuses_page(request: Request, principal: Principal, answers: WizardState, *, problem: str | None = None,
-                   status_code: int = 200) -> HTMLResponse:
+def _statuses_page(request: Request, principal: Principal, answers: WizardState, *,
+                   problem: str | None = None, status_code: int = 200) -> HTMLResponse:
     try:
         sections = _status_sections(request, answers)
     except (WizardError, SQLAlchemyError, *_SALESFORCE_ERRORS) as error:
-        return _page(request, principal, answers, STEPS[2], "setup_statuses.html", status_code=502, sections=[],
-                     problem=f"Cannot read the org or the app database: {error}")
+        return _page(request, principal, answers, STEPS[2], "setup_statuses.html", status_code=502,
+                     sections=[], problem=f"Cannot read the org or the app database: {error}")
     return _page(request, principal, answers, STEPS[2], "setup_statuses.html", problem=problem,
                  status_code=status_code, sections=sections)
 
@@ -473,7 +484,8 @@ async def statuses_save(request: Request, principal: AdminPage) -> Response:
             field_map = flow.field_for(str(section["field"]["salesforce"]))
             assert field_map is not None
             name = wizard.map_name(flow, field_map, answers.value_maps)
-            built = wizard.value_map_from_rows(rows, form.get(f"{prefix}default"), answers.value_maps.get(name))
+            built = wizard.value_map_from_rows(rows, form.get(f"{prefix}default"),
+                                               answers.value_maps.get(name))
             if built is None:
                 field_map.pop("values", None)
                 continue
@@ -483,7 +495,8 @@ async def statuses_save(request: Request, principal: AdminPage) -> Response:
     except WizardError as error:
         return _statuses_page(request, principal, answers, problem=str(error), status_code=422)
     except (SQLAlchemyError, *_SALESFORCE_ERRORS) as error:
-        return _statuses_page(request, principal, answers, problem=f"Cannot read the org: {error}", status_code=502)
+        return _statuses_page(request, principal, answers, problem=f"Cannot read the org: {error}",
+                              status_code=502)
     answers.complete(3)
     write_problem = save(state, answers, principal, "statuses")
     if write_problem:
@@ -500,10 +513,11 @@ def _owner_page(request: Request, principal: Principal, answers: WizardState, *,
     try:
         with sources(request.app.state).org(answers, state.environ()) as client:
             users = org_users(client)
-            flows = [flow for flow in answers.flows if wizard.owner_applies(flow, client.describe(flow.salesforce))]
+            flows = [flow for flow in answers.flows
+                     if wizard.owner_applies(flow, client.describe(flow.salesforce))]
     except (WizardError, *_SALESFORCE_ERRORS) as error:
-        return _page(request, principal, answers, STEPS[3], "setup_owner.html", status_code=502, users=[], flows=[],
-                     problem=f"Cannot read the org's users: {error}")
+        return _page(request, principal, answers, STEPS[3], "setup_owner.html", status_code=502, users=[],
+                     flows=[], problem=f"Cannot read the org's users: {error}")
     known = {str(user["Username"]).lower() for user in users}
     return _page(request, principal, answers, STEPS[3], "setup_owner.html", problem=problem,
                  status_code=status_code, users=users, flows=flows, known=known,
@@ -537,7 +551,8 @@ async def owner_save(request: Request, principal: AdminPage) -> Response:
     except WizardError as error:
         return _owner_page(request, principal, answers, problem=str(error), status_code=422)
     except _SALESFORCE_ERRORS as error:
-        return _owner_page(request, principal, answers, problem=f"Cannot read the org: {error}", status_code=502)
+        return _owner_page(request, principal, answers, problem=f"Cannot read the org: {error}",
+                           status_code=502)
     answers.complete(4)
     write_problem = save(state, answers, principal, "owner")
     if write_problem:
@@ -545,7 +560,7 @@ async def owner_save(request: Request, principal: AdminPage) -> Response:
     return redirect(_step_url(STEPS[4]), notice="Default owner saved.")
 
 
-# -- step 5: schedule -----------------------------------------------------------------------------------------
+# -- step 5: schedule ----------------------------------------------------------------------------------------
 
 
 def _zones() -> list[str]:
@@ -560,7 +575,8 @@ def _schedule_rows(answers: WizardState, form: Mapping[str, str] | None = None) 
         date_part, _, time_part = starting.partition("T")
         if form is not None:
             rows.append({"flow": flow, "every": form.get(f"every__{flow.name}", ""),
-                         "date": form.get(f"date__{flow.name}", ""), "time": form.get(f"time__{flow.name}", ""),
+                         "date": form.get(f"date__{flow.name}", ""),
+                         "time": form.get(f"time__{flow.name}", ""),
                          "zone": form.get(f"zone__{flow.name}", "UTC"), "cron": schedule.get("cron")})
         else:
             rows.append({"flow": flow, "every": schedule.get("every") or "", "date": date_part,
@@ -569,8 +585,9 @@ def _schedule_rows(answers: WizardState, form: Mapping[str, str] | None = None) 
     return rows
 
 
-def _schedule_page(request: Request, principal: Principal, answers: WizardState, *, problem: str | None = None,
-                   status_code: int = 200, form: Mapping[str, str] | None = None) -> HTMLResponse:
+def _schedule_page(request: Request, principal: Principal, answers: WizardState, *,
+                   problem: str | None = None, status_code: int = 200,
+                   form: Mapping[str, str] | None = None) -> HTMLResponse:
     return _page(request, principal, answers, STEPS[4], "setup_schedule.html", problem=problem,
                  status_code=status_code, rows=_schedule_rows(answers, form), intervals=_INTERVAL_LABELS,
                  zones=_zones(), writes_schedule=wizard.supports("schedule"))
@@ -605,7 +622,8 @@ async def schedule_save(request: Request, principal: AdminPage) -> Response:
     write_problem = save(state, answers, principal, "schedule")
     if write_problem:
         return _schedule_page(request, principal, answers, problem=write_problem, form=form)
-    return redirect("/", notice=f"Setup finished: the configuration is written to {state.settings.config_path}.")
+    return redirect("/", notice=f"Setup finished: the configuration is written to "
+                                f"{state.settings.config_path}.")
 
 
 # -- the config file: export and import ----------------------------------------------------------------------
@@ -618,11 +636,13 @@ def _config_page(request: Request, principal: Principal, *, problem: str | None 
     try:
         text = state.config.export_yaml()
     except ConfigMissing:
-        problem = problem or "There is no configuration file yet: finish the setup wizard, or import one below."
+        problem = problem or ("There is no configuration file yet: finish the setup wizard, or import one "
+                              "below.")
     except ConfigError as error:
         problem = problem or f"The configuration file cannot be read: {error}"
-    return render(request, "config.html", principal, status_code=status_code, title="Config file", yaml_text=text,
-                  import_text=import_text, problem=problem, config_path=state.settings.config_path)
+    return render(request, "config.html", principal, status_code=status_code, title="Config file",
+                  yaml_text=text, import_text=import_text, problem=problem,
+                  config_path=state.settings.config_path)
 
 
 @router.get("/config")

@@ -1,4 +1,5 @@
-"""What the setup wizard reads: the org (objects, fields, users) and the app database (tables, columns, values).
+"""What the setup wizard reads: the org (objects, fields, users) and the app database (tables, columns and
+their values).
 
 The wizard runs before a configuration exists, so it cannot use the hub's clients: it logs in with the answers
 of step 1 (secrets from the vault) and keeps that client while the answers stay the same, so the describe
@@ -135,8 +136,8 @@ def app_tables(engine: Engine) -> list[TableInfo]:
             continue
         columns = inspector.get_columns(name)
         keys = inspector.get_pk_constraint(name).get("constrained_columns") or []
-        tables.append(TableInfo(name, [c["name"] for c in columns], {c["name"]: str(c["type"]) for c in columns},
-                                keys[0] if len(keys) == 1 else None))
+        types = {c["name"]: str(c["type"]) for c in columns}
+        tables.append(TableInfo(name, list(types), types, keys[0] if len(keys) == 1 else None))
     return tables
 
 
@@ -145,7 +146,8 @@ def distinct_values(engine: Engine, table: str, column: str) -> list[Any]:
     reflected = Table(table, MetaData(), autoload_with=engine)
     if column not in reflected.c:
         return []
-    query = select(distinct(reflected.c[column])).where(reflected.c[column].is_not(None)).limit(DISTINCT_VALUES_LIMIT)
+    values = reflected.c[column]
+    query = select(distinct(values)).where(values.is_not(None)).limit(DISTINCT_VALUES_LIMIT)
     with engine.connect() as connection:
         return [row[0] for row in connection.execute(query)]
 

@@ -2,14 +2,14 @@
 
 The wizard edits the same configuration the YAML file holds, both ways: ``import_config`` turns a config
 mapping (the YAML as loaded, ``${ENV}`` references kept as written) into a ``WizardState``; ``build_config``
-turns the answers back into such a mapping. Whatever the wizard does not ask about (settings, filters, conflict
-policies, transforms, chains, triggers) is carried through unchanged, so a hand-written file survives an
-import and an export.
+turns the answers back into such a mapping. Whatever the wizard does not ask about (settings, filters,
+conflict policies, transforms, chains, triggers) is carried through unchanged, so a hand-written file
+survives an import and an export.
 
 The answers are saved after every step in a JSON file beside the config file (``salesbridge.wizard.json`` for
-``salesbridge.yaml``), so a wizard left half way resumes where it stopped. Nothing here talks to Salesforce or
-a database: suggestions are computed from describe results and column lists the caller fetched, which keeps the
-logic testable without servers.
+``salesbridge.yaml``), so a wizard left half way resumes where it stopped. Nothing here talks to Salesforce
+or a database: suggestions are computed from describe results and column lists the caller fetched, which
+keeps the logic testable without servers.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ DIRECTIONS: tuple[Direction, ...] = ("to_salesforce", "from_salesforce", "both")
 #: Columns that usually hold the Salesforce Id of a row's twin.
 SALESFORCE_ID_COLUMNS = ("sf_id", "salesforce_id", "sfid", "sf_record_id")
 #: Salesforce fields the engine keeps itself; mapping them to app columns is never useful as a suggestion.
-_SYSTEM_FIELDS = frozenset({"id", "isdeleted", "createddate", "createdbyid", "lastmodifieddate", "lastmodifiedbyid",
-                            "systemmodstamp", "lastactivitydate", "lastvieweddate", "lastreferenceddate",
-                            "ownerid", "masterrecordid"})
+_SYSTEM_FIELDS = frozenset({"id", "isdeleted", "createddate", "createdbyid", "lastmodifieddate",
+                            "lastmodifiedbyid", "systemmodstamp", "lastactivitydate", "lastvieweddate",
+                            "lastreferenceddate", "ownerid", "masterrecordid"})
 _FLOW_KEYS = frozenset({"name", "salesforce", "table", "direction", "enabled", "fields", "key", "schedule",
                         "defaults"})
 _CONFIG_KEYS = frozenset({"connections", "flows", "value_maps"})
@@ -68,7 +68,7 @@ class _Model(BaseModel):
 
 
 class FlowAnswers(_Model):
-    """One object mapping as the wizard edits it; ``extra`` keeps the flow keys the wizard does not ask about."""
+    """One object mapping as the wizard edits it; ``extra`` keeps the flow keys the wizard never edits."""
 
     name: str
     salesforce: str
@@ -163,7 +163,8 @@ def load_state(config_path: str | os.PathLike[str],
                 raise ConfigError(config, "", "expected a mapping with 'connections' and 'flows'")
             return import_config(data, environ), None
         except ConfigError as error:
-            problem = f"The configuration file cannot be used as it is ({error}). Finishing the wizard replaces it."
+            problem = (f"The configuration file cannot be used as it is ({error}). Finishing the wizard "
+                       "replaces it.")
         except yaml.YAMLError as error:
             problem = f"The configuration file is not valid YAML ({error}). Finishing the wizard replaces it."
     if saved.exists():
@@ -279,8 +280,8 @@ def build_config(state: WizardState) -> dict[str, Any]:
     flows = []
     used_maps: set[str] = set()
     for answers in state.flows:
-        flow: dict[str, Any] = {"name": answers.name, "salesforce": answers.salesforce, "table": answers.table,
-                                "direction": answers.direction}
+        flow: dict[str, Any] = {"name": answers.name, "salesforce": answers.salesforce,
+                                "table": answers.table, "direction": answers.direction}
         key = {k: v for k, v in answers.key.items() if v not in (None, "")}
         if key:
             flow["key"] = key
@@ -461,7 +462,8 @@ def field_answers(form: Mapping[str, str], columns: Sequence[str], describe: Map
         if described is None:
             raise WizardError(f"'{sf_field}' is not a field of this object")
         if described["name"] in seen:
-            raise WizardError(f"{described['name']} is mapped to both '{seen[described['name']]}' and '{column}'")
+            first = seen[described["name"]]
+            raise WizardError(f"{described['name']} is mapped to both '{first}' and '{column}'")
         seen[described["name"]] = column
         entry: dict[str, Any] = {"salesforce": described["name"], "app": column}
         old = before.get(column)
@@ -488,7 +490,8 @@ def picklist_values(field: Mapping[str, Any]) -> list[str]:
     return [str(v["value"]) for v in field.get("picklistValues") or [] if v.get("active", True)]
 
 
-def status_fields(flow: FlowAnswers, describe: Mapping[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+def status_fields(flow: FlowAnswers,
+                  describe: Mapping[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """(field map, described field) of every mapped picklist field: the fields step 3 asks about."""
     described = {f["name"].lower(): f for f in describe.get("fields") or []}
     found = []

@@ -2,11 +2,11 @@
 
 One walk through what an admin does on a first day: log in, complete the five setup steps, run a sync, see a
 record Salesforce refused (an invalid e-mail address, put there on purpose), fix it in the app, retry it, and
-look at the record. Every step is done with the keyboard where a person would (Enter submits), checked for
-labels and visible focus, and saved as a screenshot at 1366x768 in ``test-artifacts/screenshots/``.
+look at the record. Forms are submitted with Enter where a person would; every page is checked for
+labels, visible focus and width, and saved as a screenshot at 1366x768 in test-artifacts/screenshots/.
 
-Chromium is Debian's package (``/usr/bin/chromium``; ``scripts/test`` installs it). Its absence fails the test:
-these tests are how the pages are shown to work, so they never skip.
+Chromium is Debian's package (``/usr/bin/chromium``; ``scripts/test`` installs it). Its absence fails the
+test: these tests are how the pages are shown to work, so they never skip.
 """
 
 from __future__ import annotations
@@ -151,7 +151,8 @@ def test_setup_sync_error_and_retry_in_chromium(site: tuple[WebSetup, str], org:
     app_url = f"sqlite:///{setup.tmp / 'app.db'}"
     create_leads_table(app_url)
     with sqlite3.connect(setup.tmp / "app.db") as db:
-        db.executemany("INSERT INTO leads (first_name, last_name, company, email, stage) VALUES (?, ?, ?, ?, ?)", [
+        db.executemany("INSERT INTO leads (first_name, last_name, company, email, stage) "
+                       "VALUES (?, ?, ?, ?, ?)", [
             ("Grace", "Hopper", "Navy Labs", "grace@navylabs.example", "New"),
             ("Alan", "Turing", "Bletchley Park", "alan@bletchley.example", "Won"),
             ("Hedy", "Lamarr", "Frequency Inc", "hedy-at-frequency", "New"),  # Salesforce refuses this e-mail

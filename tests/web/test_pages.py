@@ -1,5 +1,5 @@
-"""The admin pages over HTTP (TestClient): login, the five wizard steps against a sandbox org, the config file's
-import/export, the dashboard with sync, errors and retry, and the record view. The browser tests
+"""The admin pages over HTTP (TestClient): login, the five wizard steps against a sandbox org, the config
+file's import/export, the dashboard with sync, errors and retry, and the record view. The browser tests
 (test_browser.py) walk the same pages in Chromium; these check what the server answers in detail."""
 
 from __future__ import annotations
@@ -131,8 +131,8 @@ def test_the_wizard_sets_the_hub_up_step_by_step_and_resumes(web: WebSetup, org:
 
     # 1. connect: a wrong password is refused by the org and nothing moves on.
     connection = {"login_url": org.url, "flow": "password", "client_id": "salesbridge",
-                  "client_secret": SF_CLIENT_SECRET, "username": "admin@sandbox.example", "password": "wrong-pass",
-                  "verify": str(org.ca_path), "app_url": app_url}
+                  "client_secret": SF_CLIENT_SECRET, "username": "admin@sandbox.example",
+                  "password": "wrong-pass", "verify": str(org.ca_path), "app_url": app_url}
     refused = post(web, "/setup/connect", connection, csrf, expect=422)
     assert "Salesforce refused the login" in refused.text
     answer = post(web, "/setup/connect", {**connection, "password": SF_PASSWORD, "client_secret": ""}, csrf)
@@ -152,14 +152,16 @@ def test_the_wizard_sets_the_hub_up_step_by_step_and_resumes(web: WebSetup, org:
                                  "row0_direction": "both", "action": "save"}, csrf)
     page = web.client.get("/setup/objects/leads").text
     assert selected(page, "sf__last_name") == "LastName" and selected(page, "sf__stage") is None
-    assert selected(page, "key_external_id") == "Hub_Id__c" and selected(page, "key_salesforce_id_column") == "sf_id"
+    assert selected(page, "key_external_id") == "Hub_Id__c"
+    assert selected(page, "key_salesforce_id_column") == "sf_id"
     bad = post(web, "/setup/objects/leads", {"sf__last_name": "LastName", "sf__company": "lastname",
                                              "key_external_id": "Hub_Id__c"}, csrf, expect=422)
     assert "LastName is mapped to both" in bad.text
     post(web, "/setup/objects/leads", {"sf__first_name": "FirstName", "sf__last_name": "LastName",
-                                       "sf__company": "Company", "sf__email": "Email", "dir__email": "to_salesforce",
-                                       "sf__stage": "Status", "key_salesforce_id_column": "sf_id",
-                                       "key_external_id": "Hub_Id__c"}, csrf)
+                                       "sf__company": "Company", "sf__email": "Email",
+                                       "dir__email": "to_salesforce", "sf__stage": "Status",
+                                       "key_salesforce_id_column": "sf_id", "key_external_id": "Hub_Id__c"},
+         csrf)
     post(web, "/setup/objects", {"row0_kind": "flow", "row0_flow": "leads", "row0_table": "leads",
                                  "row0_object": "Lead", "row0_direction": "both", "action": "next"}, csrf)
     assert web.client.get("/setup", follow_redirects=False).headers["location"] == "/setup/statuses"
@@ -222,7 +224,8 @@ def test_the_wizard_sets_the_hub_up_step_by_step_and_resumes(web: WebSetup, org:
     assert dashboard.status_code == 200 and "Last run of each flow" in dashboard.text
 
 
-def test_the_config_page_exports_masked_and_imports_with_errors_named(web: WebSetup, org: RunningSandbox) -> None:
+def test_the_config_page_exports_masked_and_imports_with_errors_named(web: WebSetup,
+                                                                     org: RunningSandbox) -> None:
     csrf = log_in(web)
     empty = web.client.get("/config")
     assert "There is no configuration file yet" in empty.text

@@ -56,7 +56,8 @@ def test_import_then_export_keeps_a_hand_written_file():
     state = wizard.import_config(HAND_WRITTEN, environ=ENV)
     assert state.finished
     assert [f.name for f in state.flows] == ["leads", "accounts"]
-    assert state.flows[0].schedule == {"every": "15m", "starting": "2026-12-01T08:00", "timezone": "Europe/Berlin"}
+    assert state.flows[0].schedule == {"every": "15m", "starting": "2026-12-01T08:00",
+                                       "timezone": "Europe/Berlin"}
     rebuilt = wizard.build_config(state)
     assert rebuilt["connections"] == HAND_WRITTEN["connections"]
     assert rebuilt["settings"] == {"bulk_threshold": 500}
@@ -98,12 +99,13 @@ def test_owner_written_as_defaults_when_the_config_knows_them():
 
 
 def test_owner_rules_from_the_file_are_kept_until_a_user_is_chosen():
-    rules = {"rules": [{"when": {"region": "EU"}, "user": "eu@sandbox.example"}], "user": "admin@sandbox.example"}
+    rules = {"rules": [{"when": {"region": "EU"}, "user": "eu@sandbox.example"}],
+             "user": "admin@sandbox.example"}
     data = {**HAND_WRITTEN, "flows": [{**HAND_WRITTEN["flows"][0], "defaults": {"OwnerId": rules,
                                                                               "LeadSource": "Web"}}]}
     try:
         state = wizard.import_config(data, environ=ENV)
-    except ConfigError as error:  # the rules' shape belongs to the config module; only their survival is tested
+    except ConfigError as error:  # the rules' shape is the config module's; only their survival is tested
         pytest.fail(f"the test's rules do not validate: {error}")
     flow = state.flows[0]
     assert flow.owner is None and flow.owner_from_file == rules
@@ -171,8 +173,8 @@ def test_connection_answers_keep_saved_secrets_unless_cleared():
             "clear_security_token": "1"}
     answers = wizard.connection_answers(form, previous)
     assert answers == {"login_url": "https://127.0.0.1:8787", "flow": "password", "client_id": "salesbridge",
-                       "username": "admin@sandbox.example", "client_secret": "${SB_SECRET_X}", "password": "new",
-                       "verify": False}
+                       "username": "admin@sandbox.example", "client_secret": "${SB_SECRET_X}",
+                       "password": "new", "verify": False}
     assert wizard.connection_answers({**form, "verify": "/ca.pem"}, {})["verify"] == "/ca.pem"
     assert "client_secret" not in wizard.connection_answers({**form, "clear_client_secret": "1"}, previous)
     with pytest.raises(WizardError, match="login URL"):
@@ -214,12 +216,13 @@ def test_read_only_fields_are_suggested_one_way(describes: dict[str, dict[str, A
 def test_field_answers_from_the_mapping_form(describes: dict[str, dict[str, Any]]):
     previous = [{"salesforce": "Email", "app": "email", "transform": "lower"},
                 {"salesforce": "Status", "app": "stage", "values": "pipeline"}]
-    form = {"sf__email": "email", "sf__stage": "Status", "dir__stage": "to_salesforce", "sf__last_name": "LastName",
-            "sf__notes": ""}
+    form = {"sf__email": "email", "sf__stage": "Status", "dir__stage": "to_salesforce",
+            "sf__last_name": "LastName", "sf__notes": ""}
     fields = wizard.field_answers(form, ["last_name", "email", "stage", "notes"], describes["Lead"], previous)
     assert fields == [{"salesforce": "LastName", "app": "last_name"},
                       {"salesforce": "Email", "app": "email", "transform": "lower"},
-                      {"salesforce": "Status", "app": "stage", "values": "pipeline", "direction": "to_salesforce"}]
+                      {"salesforce": "Status", "app": "stage", "values": "pipeline",
+                       "direction": "to_salesforce"}]
 
 
 @pytest.mark.parametrize(("form", "message"), [
