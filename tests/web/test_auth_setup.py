@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -128,3 +134,42 @@ def test_the_migrations_build_the_web_tables_exactly_as_the_models_describe(tmp_
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_salesbridge_serve_runs_the_app_on_uvicorn_with_generated_keys_and_the_first_admin(tmp_path: Path) -> None:
+    port = _free_port()
+    environ = {name: value for name, value in os.environ.items()
+               if name not in (SECRET_KEY_VARIABLE, FERNET_KEY_VARIABLE, "SALESBRIDGE_WEB_DATABASE")}
+    environ["SALESBRIDGE_ADMIN_PASSWORD"] = "a long password"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "salesbridge.cli", "serve", "-c", str(tmp_path / "salesbridge.yaml"), "--port",
+         str(port), "--create-admin", "root"], env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                health = httpx.get(f"{base}/api/health", timeout=5)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
+                assert time.monotonic() < deadline, "the server did not come up"
+                time.sleep(0.2)
+        assert health.json()["configured"] is False
+        assert httpx.get(f"{base}/docs", timeout=5).status_code == 200
+        assert httpx.get(f"{base}/openapi.json", timeout=5).json()["info"]["title"] == "salesbridge"
+        login = httpx.post(f"{base}/api/auth/login", json={"username": "root", "password": "a long password"},
+                           timeout=30)
+        assert login.status_code == 200 and login.json()["user"]["role"] == "admin"
+        key_file = tmp_path / "salesbridge-web.db.keys"
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=60)[0].decode()
+    assert "generated the web keys" in output and "created the first admin account 'root'" in output
