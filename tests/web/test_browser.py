@@ -17,7 +17,7 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from salesbridge.demo import demo_schema_file
 from salesbridge.sandbox.server import RunningSandbox, start_in_thread
 from salesbridge.store.web_models import Role
+from salesbridge.sync.runs import Hub, OnStart, RunReport
+from salesbridge.web import pages_dashboard
+from salesbridge.web.background import LiveRun
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -145,8 +148,44 @@ def select_by_label(page: Page, label: str, value: str) -> None:
     page.get_by_label(label, exact=True).select_option(value)
 
 
-def test_setup_sync_error_and_retry_in_chromium(site: tuple[WebSetup, str], org: RunningSandbox,
-                                                page: Page) -> None:
+class HeldSync:
+    """Syncs started from the dashboard wait at their first progress report until released.
+
+    The live view is then seen while a run is really under way, without depending on how fast the run is.
+    """
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+
+    def release(self) -> None:
+        self.gate.set()
+
+    def work(self, flows: list[str] | None) -> Callable[[Hub, LiveRun, OnStart], RunReport]:
+        def run(hub: Hub, live: LiveRun, on_start: OnStart) -> RunReport:
+            def progress_for(flow: str) -> Callable[[str, int], None]:
+                live.current_flow = flow
+
+                def progress(stage: str, count: int) -> None:
+                    live.advance(flow, stage, count)
+                    self.gate.wait(120)
+
+                return progress
+
+            return hub.sync(flows, progress=progress_for, on_start=on_start)
+
+        return run
+
+
+@pytest.fixture
+def held(monkeypatch: pytest.MonkeyPatch) -> Iterator[HeldSync]:
+    holder = HeldSync()
+    monkeypatch.setattr(pages_dashboard, "sync_work", holder.work)
+    yield holder
+    holder.release()
+
+
+def test_setup_sync_error_and_retry_in_chromium(site: tuple[WebSetup, str], org: RunningSandbox, page: Page,
+                                                held: HeldSync) -> None:
     setup, url = site
     app_url = f"sqlite:///{setup.tmp / 'app.db'}"
     create_leads_table(app_url)
@@ -218,15 +257,20 @@ def test_setup_sync_error_and_retry_in_chromium(site: tuple[WebSetup, str], org:
     assert "${SB_SECRET_SALESFORCE_PASSWORD}" in setup.config_path.read_text()
     shoot(page, "08-dashboard-before-sync")
 
-    # Run a sync: the live panel follows it and the page reloads when it is done.
+    # Run a sync (held at its first step, so the live panel is seen running); the panel follows it and the
+    # page reloads by itself when the run is done.
     page.get_by_role("button", name="Sync now").click()
-    expect(page.get_by_role("status")).to_contain_text("Sync started")
+    live = page.locator("#live")
+    expect(live).to_have_attribute("data-state", "running")
+    expect(live).to_contain_text("now on leads")
+    shoot(page, "09-dashboard-live-sync")
+    held.release()
     expect(page.locator("#error-count")).to_have_text("1 open", timeout=120_000)
     errors = page.locator("#errors")
     expect(errors).to_contain_text("INVALID_EMAIL_ADDRESS")
     expect(errors).to_contain_text("hedy-at-frequency")
     expect(page.locator("#live")).to_have_attribute("data-state", "idle")
-    shoot(page, "09-dashboard-error")
+    shoot(page, "10-dashboard-error")
 
     # Fix the record in the app, then retry just that error.
     with sqlite3.connect(setup.tmp / "app.db") as db:
@@ -234,7 +278,7 @@ def test_setup_sync_error_and_retry_in_chromium(site: tuple[WebSetup, str], org:
     page.get_by_role("button", name="Retry error").first.click()
     expect(page.get_by_role("status")).to_contain_text("Retry started")
     expect(page.get_by_text("No open errors.")).to_be_visible(timeout=120_000)
-    shoot(page, "10-dashboard-retried")
+    shoot(page, "11-dashboard-retried")
 
     # The record: both sides, its history, and "sync now".
     page.get_by_role("link", name="Records", exact=True).click()
@@ -242,7 +286,7 @@ def test_setup_sync_error_and_retry_in_chromium(site: tuple[WebSetup, str], org:
     page.get_by_label("App key").press("Enter")
     expect(page.locator("#sides")).to_contain_text("hedy@frequency.example")
     expect(page.locator("#history")).to_contain_text("INVALID_EMAIL_ADDRESS")
-    shoot(page, "11-record-view")
+    shoot(page, "12-record-view")
     page.get_by_role("button", name="Sync now").click()
     expect(page.get_by_role("status")).to_contain_text("Synced now")
 
