@@ -164,9 +164,17 @@ class ImapMailbox:
 
     # -- messages -----------------------------------------------------------------------------------------
     def search(self, folder: str, *, keyword: str | None = None) -> list[int]:
-        """UIDs of every message in ``folder``, or of those carrying ``keyword`` (an IMAP keyword, i.e. a tag)."""
+        """UIDs of every message in ``folder``, or of those carrying ``keyword`` (an IMAP keyword, i.e. a tag).
+
+        Keywords compare exactly on most servers, while mail clients differ in how they spell a tag (Thunderbird
+        stores its tags in lower case): the keyword is looked for as given and in lower case.
+        """
         self.select(folder)
-        criteria = ("KEYWORD", keyword) if keyword else ("ALL",)
+        criteria: tuple[str, ...] = ("ALL",)
+        if keyword:
+            criteria = ("KEYWORD", keyword)
+            if keyword.lower() != keyword:
+                criteria = ("OR", "KEYWORD", keyword, "KEYWORD", keyword.lower())
         data = self._ok(self.conn.uid("SEARCH", *criteria), f"SEARCH {folder}")
         return sorted(int(uid) for uid in b" ".join(item for item in data if item).split())
 

@@ -84,7 +84,7 @@ def test_a_message_tagged_with_the_keyword_is_saved_and_a_copy_in_the_folder_is_
     mail_client.append("Projects/Ünïcode", raw, keywords=("Salesforce",))
     outgoing = make_message(mail_user.username, "Ann <ann@acme.example>", "Our offer", message_id="<sent@me>")
     mail_client.append("Sent", outgoing)
-    mail_client.tag("Sent", mail_client.uids("Sent")[0], "Salesforce")
+    mail_client.tag("Sent", mail_client.uids("Sent")[0], "salesforce")  # as Thunderbird spells its tags
 
     report = sync_mail(config)
     assert report.count("saved") == 2, report.problems
