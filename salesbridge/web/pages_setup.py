@@ -39,7 +39,6 @@ from salesbridge.web.wizard import STEPS, FlowAnswers, Step, WizardError, Wizard
 router = APIRouter(include_in_schema=False)
 
 _REFERENCE = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}$")
-_STEP_BY_SLUG = {step.slug: step for step in STEPS}
 _DIRECTION_LABELS = {"both": "Both ways", "to_salesforce": "To Salesforce",
                      "from_salesforce": "From Salesforce"}
 _INTERVAL_LABELS = {"": "Manual runs only", "5m": "Every 5 minutes", "15m": "Every 15 minutes",

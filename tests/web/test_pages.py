@@ -346,3 +346,20 @@ def test_retry_all_and_the_live_fragment(web: WebSetup, org: RunningSandbox) -> 
     assert "No open errors." in web.client.get("/").text
     unknown = post(web, "/sync", {"flow": "nope"}, csrf)
     assert "no+flow+named" in unknown.headers["location"]
+
+
+def test_the_wizard_explains_an_empty_database_and_unknown_mappings(web: WebSetup,
+                                                                    org: RunningSandbox) -> None:
+    csrf = log_in(web)
+    app_url = f"sqlite:///{web.tmp / 'empty.db'}"
+    post(web, "/setup/connect", {"login_url": org.url, "flow": "client_credentials",
+                                 "client_id": "salesbridge", "client_secret": SF_CLIENT_SECRET,
+                                 "verify": str(org.ca_path), "app_url": app_url}, csrf)
+    page = web.client.get("/setup/objects")
+    assert page.status_code == 200 and "The app database has no tables yet." in page.text
+    refused = post(web, "/setup/objects", {"action": "next"}, csrf, expect=422)
+    assert "Choose a Salesforce object for at least one table." in refused.text
+    missing = web.client.get("/setup/objects/nope")
+    assert missing.status_code == 404 and "no object mapping named &#39;nope&#39;" in missing.text
+    assert web.client.get("/setup/statuses", follow_redirects=False).headers["location"].startswith(
+        "/setup/objects?error=Finish")
