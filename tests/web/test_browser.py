@@ -292,3 +292,10 @@ def test_setup_sync_error_and_retry_in_chromium(site: tuple[WebSetup, str], org:
 
     leads = {row["Email"] for row in org.org.store.records("Lead", False)}
     assert {"grace@navylabs.example", "alan@bletchley.example", "hedy@frequency.example"} <= leads
+
+
+def test_a_missing_chromium_fails_rather_than_skips(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(f"{__name__}.CHROMIUM", str(tmp_path / "no-chromium"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(pytest.fail.Exception, match="Chromium is not installed"):
+        chromium_path()
