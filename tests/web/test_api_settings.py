@@ -92,6 +92,11 @@ def test_flows_are_added_replaced_and_removed_one_at_a_time(web: WebSetup) -> No
     added = web.client.put("/api/flows/contacts", json=spec, headers=admin)
     assert added.status_code == 200, added.text
     assert added.json()["name"] == "contacts" and added.json()["direction"] == "to_salesforce"
+    assert added.json()["fields"] == [{"salesforce": "LastName", "app": "last_name", "transform": "none"}]
+    assert web.client.get("/api/flows/contacts/config", headers=admin).json() == {**spec, "name": "contacts"}
+    leads = web.client.get("/api/flows/leads/config", headers=admin).json()
+    assert leads["fields"]["Status"] == {"app": "stage", "values": "pipeline"}
+    assert web.client.get("/api/flows/leads/config", headers=web.as_role(Role.OPERATOR)).status_code == 403
     names = [f["name"] for f in web.client.get("/api/flows", headers=admin).json()]
     assert names == ["leads", "contacts"]
     bad = web.client.put("/api/flows/contacts", json={**spec, "direction": "sideways"}, headers=admin)

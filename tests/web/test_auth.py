@@ -42,6 +42,7 @@ NEEDS: dict[tuple[str, str], Role] = {
     ("POST", "/api/errors/{error_id}/retry"): Role.OPERATOR,
     ("POST", "/api/errors/{error_id}/ignore"): Role.OPERATOR,
     ("POST", "/api/records/{flow}/sync"): Role.OPERATOR,
+    ("GET", "/api/flows/{name}/config"): Role.ADMIN,
     ("PUT", "/api/flows/{name}"): Role.ADMIN,
     ("DELETE", "/api/flows/{name}"): Role.ADMIN,
     ("GET", "/api/users"): Role.ADMIN,

@@ -11,6 +11,7 @@ from salesbridge.sync.config import FlowConfig
 from salesbridge.web import accounts
 from salesbridge.web.api.common import AUTH_ERRORS, CONFIG_INVALID, HUB_ERRORS, NOT_FOUND, hub_session
 from salesbridge.web.auth import AdminDep, StateDep, ViewerDep
+from salesbridge.web.config_store import mask_secrets
 from salesbridge.web.queries import last_runs_by_flow, open_error_counts
 from salesbridge.web.schemas import FlowDetail, FlowOut, LastRun
 
@@ -28,13 +29,25 @@ def list_flows(_viewer: ViewerDep, state: StateDep) -> list[FlowOut]:
     return [FlowOut(**_summary(flow, last, errors)) for flow in config.flows]
 
 
-@router.get("/flows/{name}", response_model=FlowDetail, responses={**AUTH_ERRORS, **NOT_FOUND, **HUB_ERRORS})
-def get_flow(_viewer: ViewerDep, state: StateDep, name: str = FlowName) -> FlowDetail:
+@router.get("/flows/{name}", response_model=FlowOut, responses={**AUTH_ERRORS, **NOT_FOUND, **HUB_ERRORS})
+def get_flow(_viewer: ViewerDep, state: StateDep, name: str = FlowName) -> FlowOut:
+    """One flow's summary: object, table, direction, schedule, last run, open errors."""
     flow = _flow(state, name)
     with hub_session(state) as session:
         last = last_runs_by_flow(session)
         errors = open_error_counts(session)
-    return _detail(flow, last, errors)
+    return FlowOut(**_summary(flow, last, errors))
+
+
+@router.get("/flows/{name}/config", response_model=dict[str, Any],
+            responses={**AUTH_ERRORS, **NOT_FOUND, **HUB_ERRORS})
+def get_flow_config(_admin: AdminDep, state: StateDep, name: str = FlowName) -> dict[str, Any]:
+    """The flow as the YAML file holds it (mapping, filters, schedule...): what ``PUT /api/flows/{name}`` takes."""
+    _flow(state, name)
+    for flow in state.config.read_raw().get("flows") or []:
+        if isinstance(flow, dict) and flow.get("name") == name:
+            return mask_secrets(flow)
+    raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no flow named '{name}'")
 
 
 @router.put("/flows/{name}", response_model=FlowDetail,
@@ -42,7 +55,8 @@ def get_flow(_viewer: ViewerDep, state: StateDep, name: str = FlowName) -> FlowD
 def put_flow(admin: AdminDep, state: StateDep, name: str = FlowName,
              body: dict[str, Any] = Body(description="the flow as the YAML file holds it (name from the path)")
              ) -> FlowDetail:
-    """Create or replace one flow in the configuration file (validated as a whole before it is written)."""
+    """Create or replace one flow in the configuration file (validated as a whole before it is written); the
+    answer is the flow as validated, defaults filled in."""
     spec = {**body, "name": name}
 
     def change(data: dict[str, Any]) -> None:

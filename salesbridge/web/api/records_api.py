@@ -113,9 +113,9 @@ def _pair(config: HubConfig, flow: FlowConfig, field: FieldMap, app_row: dict[st
     app_value = app_row.get(field.app) if app_row is not None else None
     same = False
     if app_row is not None and sf_record is not None:
-        single = flow.model_copy(update={"fields": [field], "direction": Direction.BOTH})
-        single_field = field.model_copy(update={"direction": None})
-        single = single.model_copy(update={"fields": [single_field]})
+        # The app value as it would be sent, whatever the field's direction: comparable with Salesforce's.
+        single = flow.model_copy(update={"fields": [field.model_copy(update={"direction": None})],
+                                         "direction": Direction.BOTH})
         try:
             expected = Mapper(single, config.value_maps).to_salesforce({field.app: app_value})[field.salesforce]
             same = canonical(expected) == canonical(sf_value)
