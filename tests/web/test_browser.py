@@ -290,8 +290,11 @@ def test_setup_sync_error_and_retry_in_chromium(site: tuple[WebSetup, str], org:
     page.get_by_role("button", name="Sync now").click()
     expect(page.get_by_role("status")).to_contain_text("Synced now")
 
-    leads = {row["Email"] for row in org.org.store.records("Lead", False)}
-    assert {"grace@navylabs.example", "alan@bletchley.example", "hedy@frequency.example"} <= leads
+    leads = {row["Email"]: row for row in org.org.store.records("Lead", False)}
+    assert {"grace@navylabs.example", "alan@bletchley.example", "hedy@frequency.example"} <= set(leads)
+    [manager] = [user["Id"] for user in org.org.store.records("User", False)
+                 if user["Username"] == "sales.manager@sandbox.example"]
+    assert {lead["OwnerId"] for lead in leads.values()} == {manager}  # step 4's default owner
 
 
 def test_a_missing_chromium_fails_rather_than_skips(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
