@@ -150,15 +150,24 @@ def clear_session_cookies(response: Response) -> None:
     response.delete_cookie(CSRF_COOKIE, path="/")
 
 
-def login(state: WebState, response: Response, username: str, password: str, secure: bool) -> tuple[User, str]:
+def login(state: WebState, response: Response, username: str, password: str, secure: bool, *,
+          client: str | None = None) -> tuple[User, str]:
     """Check the password, start a session and set its cookies; returns the user and the CSRF token.
 
-    Raises 401 for a wrong name or password (the same answer for both, so names cannot be probed).
+    Raises 401 for a wrong name or password (the same answer for both, so names cannot be probed), and 429
+    after too many failures for this name from this ``client`` address (see ``throttle``).
     """
+    wait = state.login_throttle.retry_after(username, client)
+    if wait > 0:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, detail=(
+            f"too many failed logins: try again in {int(wait) + 1} seconds"),
+            headers={"Retry-After": str(int(wait) + 1)})
     with state.session() as session:
         user = accounts.authenticate(session, username, password)
         if user is None:
+            state.login_throttle.failed(username, client)
             raise _unauthorized("wrong username or password")
+        state.login_throttle.succeeded(username, client)
         cookie, row = accounts.start_session(session, user, state.settings.session_ttl)
         accounts.prune_sessions(session)
         csrf = set_session_cookies(response, state, cookie, row.id, secure)

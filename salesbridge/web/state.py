@@ -25,6 +25,7 @@ from salesbridge.sync.runs import Hub
 from salesbridge.web.background import RunManager
 from salesbridge.web.config_store import ConfigMissing, ConfigStore, FileVersion
 from salesbridge.web.settings import WebSettings
+from salesbridge.web.throttle import LoginThrottle
 from salesbridge.web.vault import SecretBox, config_environ, load_secrets
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class WebState:
         self.box = SecretBox(settings.fernet_keys)
         self.config = ConfigStore(settings.config_path, self.environ)
         self.runs = RunManager()
+        self.login_throttle = LoginThrottle()
         self._built: _Built | None = None
         self._hub_lock = threading.Lock()
         self._reader_lock = threading.Lock()

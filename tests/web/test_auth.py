@@ -16,6 +16,7 @@ from salesbridge.store.models import utcnow
 from salesbridge.store.web_models import ApiToken, Role, User, WebSession
 from salesbridge.web import accounts
 from salesbridge.web.auth import CSRF_COOKIE, SESSION_COOKIE
+from salesbridge.web.throttle import LoginThrottle
 
 PUBLIC = {("GET", "/api/health"), ("POST", "/api/auth/login")}
 #: The smallest role each endpoint needs. A new endpoint must be added here, or the first test fails.
@@ -268,3 +269,29 @@ def test_disabling_a_user_ends_their_sessions_and_tokens(web: WebSetup) -> None:
         assert browser.get("/api/auth/me").status_code == 401
     assert web.client.get("/api/auth/me", headers=bobs_token).status_code == 401
     assert web.client.post("/api/auth/login", json={"username": "bob", "password": PASSWORD}).status_code == 401
+
+
+def test_repeated_failed_logins_are_slowed_down_per_name_and_address(web: WebSetup) -> None:
+    web.add_user("ann", Role.VIEWER)
+    web.state.login_throttle = LoginThrottle(max_failures=3)
+    for _ in range(3):
+        assert web.client.post("/api/auth/login", json={"username": "ann", "password": "guess"}).status_code == 401
+    blocked = web.client.post("/api/auth/login", json={"username": "ann", "password": PASSWORD})
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+    web.add_user("bob", Role.VIEWER)
+    web.login(web.client, "bob")  # another name is not affected
+
+
+def test_the_login_throttle_forgets_after_the_lockout() -> None:
+    now = [1000.0]
+    throttle = LoginThrottle(max_failures=2, window=60, lockout=30, clock=lambda: now[0])
+    throttle.failed("Ann", "10.0.0.1")
+    throttle.failed("ann", "10.0.0.1")
+    assert throttle.retry_after("ANN", "10.0.0.1") == 30
+    assert throttle.retry_after("ann", "10.0.0.2") == 0
+    now[0] += 31
+    assert throttle.retry_after("ann", "10.0.0.1") == 0
+    throttle.failed("ann", "10.0.0.1")
+    throttle.succeeded("ann", "10.0.0.1")
+    throttle.failed("ann", "10.0.0.1")
+    assert throttle.retry_after("ann", "10.0.0.1") == 0

@@ -41,11 +41,13 @@ def health(state: StateDep) -> Health:
 
 
 @router.post("/auth/login", response_model=MeOut,
-             responses={401: {"model": Problem, "description": "wrong username or password"}})
+             responses={401: {"model": Problem, "description": "wrong username or password"},
+                        429: {"model": Problem, "description": "too many failed logins: wait (Retry-After)"}})
 def login(body: LoginIn, request: Request, response: Response, state: StateDep) -> MeOut:
     """Start a browser session: sets the session cookie and returns the CSRF token for later changes."""
     user, csrf = web_auth.login(state, response, body.username, body.password,
-                                web_auth.cookie_secure(state, request))
+                                web_auth.cookie_secure(state, request),
+                                client=request.client.host if request.client else None)
     return MeOut(user=UserOut.model_validate(user), auth="session", csrf_token=csrf)
 
 
