@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -20,6 +21,7 @@ from alembic.runtime.migration import MigrationContext
 from api_support import CHEAP_HASHER, web_settings
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
+from postgres_support import isolated_schema
 from sqlalchemy import inspect
 from typer.testing import CliRunner
 
@@ -173,3 +175,25 @@ def test_salesbridge_serve_runs_the_app_on_uvicorn_with_generated_keys_and_the_f
         server.terminate()
         output = server.communicate(timeout=60)[0].decode()
     assert "generated the web keys" in output and "created the first admin account 'root'" in output
+
+
+@pytest.mark.postgres
+def test_the_web_database_may_be_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    accounts.use_password_hasher(CHEAP_HASHER)
+    with isolated_schema(postgres_url, "sb_web") as (url, _schema):
+        settings = replace(web_settings(tmp_path), database_url=url)
+        state = WebState(settings)
+        try:
+            with TestClient(create_web_app(settings, state=state)) as client:
+                with state.session() as session:
+                    accounts.create_user(session, "root", "a long password", Role.ADMIN)
+                login = client.post("/api/auth/login", json={"username": "root", "password": "a long password"})
+                assert login.status_code == 200
+                csrf = login.json()["csrf_token"]
+                created = client.post("/api/users", json={"username": "eve", "password": "eve's password"},
+                                      headers={"X-CSRF-Token": csrf})
+                assert created.status_code == 201 and created.json()["role"] == "viewer"
+                assert [u["username"] for u in client.get("/api/users").json()] == ["eve", "root"]
+                assert client.get("/api/audit").json()[0]["details"] == {"user": "eve", "role": "viewer"}
+        finally:
+            state.close()

@@ -18,7 +18,7 @@ from salesbridge.sandbox.server import RunningSandbox
 from salesbridge.store.web_models import ApiToken, Role, StoredSecret, User
 from salesbridge.web import accounts
 
-#: Raise it for a deeper run: SALESBRIDGE_FUZZ_EXAMPLES=50 pytest tests/web/test_openapi_fuzz.py
+#: Raise it for a deeper run: SALESBRIDGE_FUZZ_EXAMPLES=40 pytest --timeout 1500 tests/web/test_openapi_fuzz.py
 EXAMPLES_PER_OPERATION = int(os.environ.get("SALESBRIDGE_FUZZ_EXAMPLES", "4"))
 
 
