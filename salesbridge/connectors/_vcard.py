@@ -1,10 +1,9 @@
 """vCards <-> the person values the contacts flow syncs (pure: text in, values out, and back).
 
-``vobject`` does the vCard syntax (line folding, escaping, parameters, structured N/ADR/ORG values, 3.0 and 4.0
-input); this module decides what a card means for Salesforce. Person values use neutral names (``Org``,
+``vobject`` does the vCard syntax (line folding, escaping, parameters, structured N/ADR/ORG values, 3.0 and
+4.0 input); this module decides what a card means for Salesforce. Person values use neutral names (``Org``,
 ``Street``...) that the flow maps to Contact or Lead fields. Writing a card back edits the existing card in
-place, so properties the hub does not sync (photos, birthdays, other numbers, X- properties) survive.
-"""
+place, so properties the hub does not sync (photos, birthdays, other numbers, X- properties) survive."""
 
 from __future__ import annotations
 
@@ -19,8 +18,22 @@ from vobject.base import Component, ContentLine, ParseError, VObjectError
 from vobject.vcard import Address, Name
 
 #: The values a card and a Salesforce record share, in a fixed order.
-PERSON_FIELDS = ("FirstName", "LastName", "Email", "Phone", "MobilePhone", "Title", "Department", "Org", "Street",
-                 "City", "State", "PostalCode", "Country", "Description")
+PERSON_FIELDS = (
+    "FirstName",
+    "LastName",
+    "Email",
+    "Phone",
+    "MobilePhone",
+    "Title",
+    "Department",
+    "Org",
+    "Street",
+    "City",
+    "State",
+    "PostalCode",
+    "Country",
+    "Description",
+)
 Values = dict[str, str | None]
 
 
@@ -92,8 +105,9 @@ def values_hash(values: Mapping[str, object]) -> str:
     return hashlib.sha256(json.dumps(normalise(values), sort_keys=True).encode()).hexdigest()
 
 
-def write_card(values: Mapping[str, object], uid: str, existing: str | None = None,
-               categories: list[str] | None = None) -> str:
+def write_card(
+    values: Mapping[str, object], uid: str, existing: str | None = None, categories: list[str] | None = None
+) -> str:
     """A vCard 3.0 text with ``values``: the existing card edited in place, or a new one.
 
     Empty values remove the property the hub manages (only that one: the second e-mail stays). ``categories``
@@ -221,8 +235,13 @@ def _address(card: Component) -> dict[str, str | None]:
     def part(item: object) -> str | None:
         return _join(item) if not isinstance(item, list) else "\n".join(str(x) for x in item if x) or None
 
-    return {"street": part(value.street), "city": part(value.city), "region": part(value.region),
-            "code": part(value.code), "country": part(value.country)}
+    return {
+        "street": part(value.street),
+        "city": part(value.city),
+        "region": part(value.region),
+        "code": part(value.code),
+        "country": part(value.country),
+    }
 
 
 def _categories(card: Component) -> list[str]:
@@ -257,7 +276,8 @@ def _set_single(card: Component, name: str, value: object) -> None:
 
 
 def _set_preferred(card: Component, name: str, value: str | None, kind: str) -> None:
-    """Replace the preferred (else the first) value of a repeated property; drop it when ``value`` is empty."""
+    """Replace the preferred (else the first) value of a repeated property; drop it when ``value`` is
+    empty."""
     lines = _lines(card, name)
     preferred = [line for line in lines if "pref" in _types(line)]
     target = (preferred or lines or [None])[0]
@@ -274,8 +294,13 @@ def _set_preferred(card: Component, name: str, value: str | None, kind: str) -> 
 
 
 def _set_phone(card: Component, kind: str, value: str | None) -> None:
-    lines = [line for line in _lines(card, "tel") if (kind == "cell") == ("cell" in _types(line))
-             and "fax" not in _types(line) and (kind == "cell" or "home" not in _types(line))]
+    lines = [
+        line
+        for line in _lines(card, "tel")
+        if (kind == "cell") == ("cell" in _types(line))
+        and "fax" not in _types(line)
+        and (kind == "cell" or "home" not in _types(line))
+    ]
     if lines:
         if value:
             lines[0].value = value
@@ -288,9 +313,16 @@ def _set_phone(card: Component, kind: str, value: str | None) -> None:
 
 
 def _set_address(card: Component, values: Values) -> None:
-    parts = {key: values[source] or "" for key, source in (("street", "Street"), ("city", "City"),
-                                                            ("region", "State"), ("code", "PostalCode"),
-                                                            ("country", "Country"))}
+    parts = {
+        key: values[source] or ""
+        for key, source in (
+            ("street", "Street"),
+            ("city", "City"),
+            ("region", "State"),
+            ("code", "PostalCode"),
+            ("country", "Country"),
+        )
+    }
     lines = _lines(card, "adr")
     target = next((line for line in lines if "work" in _types(line)), lines[0] if lines else None)
     if not any(parts.values()):

@@ -68,8 +68,15 @@ def _propfind_body(*props: tuple[str, str]) -> bytes:
 class CardDavClient:
     """One CardDAV account. ``url`` may be the server root, the user's principal or the address book home."""
 
-    def __init__(self, url: str, username: str | None = None, password: str | None = None, *,
-                 verify: bool | str = True, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        username: str | None = None,
+        password: str | None = None,
+        *,
+        verify: bool | str = True,
+        timeout: float = 60.0,
+    ) -> None:
         self.url = url if url.endswith("/") else url + "/"
         self.session = requests.Session()
         self.session.verify = verify
@@ -87,24 +94,32 @@ class CardDavClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # -- discovery ---------------------------------------------------------------------------------------------
+    # -- discovery -------------------------------------------------------------------------------------------
     def home(self) -> str:
         """The address book home (RFC 6352 7.1.1), found from the configured URL via the current principal."""
         if self._home is None:
-            props = self._props(self.url, [(DAV, "current-user-principal"), (CARDDAV, "addressbook-home-set"),
-                                           (DAV, "resourcetype")])
+            props = self._props(
+                self.url,
+                [(DAV, "current-user-principal"), (CARDDAV, "addressbook-home-set"), (DAV, "resourcetype")],
+            )
             home = _href_in(props.get(_tag(CARDDAV, "addressbook-home-set")))
             if home is None:
                 principal = _href_in(props.get(_tag(DAV, "current-user-principal")))
                 if principal is not None:
-                    principal_props = self._props(urljoin(self.url, principal), [(CARDDAV, "addressbook-home-set")])
+                    principal_props = self._props(
+                        urljoin(self.url, principal), [(CARDDAV, "addressbook-home-set")]
+                    )
                     home = _href_in(principal_props.get(_tag(CARDDAV, "addressbook-home-set")))
             self._home = urljoin(self.url, home) if home else self.url
         return self._home
 
     def address_books(self) -> list[AddressBook]:
-        answer = self._request("PROPFIND", self.home(), depth="1",
-                               body=_propfind_body((DAV, "resourcetype"), (DAV, "displayname")))
+        answer = self._request(
+            "PROPFIND",
+            self.home(),
+            depth="1",
+            body=_propfind_body((DAV, "resourcetype"), (DAV, "displayname")),
+        )
         books = []
         for href, props in _multistatus(answer, self.home()):
             kinds = props.get(_tag(DAV, "resourcetype"))
@@ -112,7 +127,9 @@ class CardDavClient:
                 continue
             name_node = props.get(_tag(DAV, "displayname"))
             name = (name_node.text or "").strip() if name_node is not None else ""
-            books.append(AddressBook(href, name or unquote(urlsplit(href).path.rstrip("/").rsplit("/", 1)[-1])))
+            books.append(
+                AddressBook(href, name or unquote(urlsplit(href).path.rstrip("/").rsplit("/", 1)[-1]))
+            )
         return books
 
     def create_address_book(self, name: str) -> AddressBook:
@@ -128,15 +145,17 @@ class CardDavClient:
         ET.SubElement(kinds, _tag(DAV, "collection"))
         ET.SubElement(kinds, _tag(CARDDAV, "addressbook"))
         ET.SubElement(prop, _tag(DAV, "displayname")).text = name
-        self._request("MKCOL", url, body=ET.tostring(root, xml_declaration=True, encoding="utf-8"),
-                      ok=(200, 201))
+        self._request(
+            "MKCOL", url, body=ET.tostring(root, xml_declaration=True, encoding="utf-8"), ok=(200, 201)
+        )
         return AddressBook(url, name)
 
-    # -- cards -------------------------------------------------------------------------------------------------
+    # -- cards -----------------------------------------------------------------------------------------------
     def etags(self, book: AddressBook) -> dict[str, str | None]:
         """Every card of a book by href, with its ETag (one PROPFIND, no card data)."""
-        answer = self._request("PROPFIND", book.url, depth="1",
-                               body=_propfind_body((DAV, "getetag"), (DAV, "resourcetype")))
+        answer = self._request(
+            "PROPFIND", book.url, depth="1", body=_propfind_body((DAV, "getetag"), (DAV, "resourcetype"))
+        )
         found: dict[str, str | None] = {}
         for href, props in _multistatus(answer, book.url):
             if _same(href, book.url):
@@ -156,16 +175,19 @@ class CardDavClient:
             prop = ET.SubElement(root, _tag(DAV, "prop"))
             ET.SubElement(prop, _tag(DAV, "getetag"))
             ET.SubElement(prop, _tag(CARDDAV, "address-data"))
-            for href in hrefs[start:start + MULTIGET_CHUNK]:
+            for href in hrefs[start : start + MULTIGET_CHUNK]:
                 ET.SubElement(root, _tag(DAV, "href")).text = urlsplit(href).path
-            answer = self._request("REPORT", book.url, depth="1",
-                                   body=ET.tostring(root, xml_declaration=True, encoding="utf-8"))
+            answer = self._request(
+                "REPORT", book.url, depth="1", body=ET.tostring(root, xml_declaration=True, encoding="utf-8")
+            )
             for href, props in _multistatus(answer, book.url):
                 data = props.get(_tag(CARDDAV, "address-data"))
                 if data is None or not data.text:
                     continue
                 etag = props.get(_tag(DAV, "getetag"))
-                found.append(Card(href, etag.text.strip() if etag is not None and etag.text else None, data.text))
+                found.append(
+                    Card(href, etag.text.strip() if etag is not None and etag.text else None, data.text)
+                )
         return found
 
     @staticmethod
@@ -200,15 +222,23 @@ class CardDavClient:
         headers = {"If-Match": etag} if etag else {}
         self._request("DELETE", href, headers=headers, ok=(200, 204, 404))
 
-    # -- HTTP --------------------------------------------------------------------------------------------------
+    # -- HTTP ------------------------------------------------------------------------------------------------
     def _props(self, url: str, props: Iterable[tuple[str, str]]) -> dict[str, ET.Element]:
         answer = self._request("PROPFIND", url, depth="0", body=_propfind_body(*props))
         for _href, found in _multistatus(answer, url):
             return found
         return {}
 
-    def _request(self, method: str, url: str, *, depth: str | None = None, body: bytes | None = None,
-                 headers: dict[str, str] | None = None, ok: Sequence[int] = (207,)) -> requests.Response:
+    def _request(
+        self,
+        method: str,
+        url: str,
+        *,
+        depth: str | None = None,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        ok: Sequence[int] = (207,),
+    ) -> requests.Response:
         all_headers = dict(headers or {})
         if depth is not None:
             all_headers["Depth"] = depth
@@ -222,8 +252,9 @@ class CardDavClient:
             raise PreconditionFailed(f"CardDAV {method} {url}: the resource changed meanwhile (412)", 412)
         if response.status_code not in ok:
             reason = response.text.strip()[:300] or response.reason
-            raise CardDavError(f"CardDAV {method} {url} answered {response.status_code}: {reason}",
-                               response.status_code)
+            raise CardDavError(
+                f"CardDAV {method} {url} answered {response.status_code}: {reason}", response.status_code
+            )
         return response
 
 

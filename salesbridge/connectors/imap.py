@@ -1,4 +1,5 @@
-"""An IMAP mailbox, read the way the mail flow needs it: folders, keyword searches, headers first, bodies later.
+"""An IMAP mailbox, read the way the mail flow needs it: folders, keyword searches, headers first, bodies
+later.
 
 Built on the standard library's ``imaplib`` (IMAP4rev1 as every server speaks it) rather than a third-party
 client: the flow needs a handful of commands (LIST, CREATE, SELECT, UID SEARCH, UID FETCH) and imaplib does
@@ -50,7 +51,8 @@ class ImapSettings:
     timeout: float = 60.0
 
     def __repr__(self) -> str:  # never show the password
-        return f"ImapSettings(host={self.host!r}, port={self.port}, username={self.username!r}, ssl={self.ssl!r})"
+        return (f"ImapSettings(host={self.host!r}, port={self.port}, username={self.username!r}, "
+                f"ssl={self.ssl!r})")
 
 
 @dataclass
@@ -96,29 +98,36 @@ class ImapMailbox:
         self.open()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         self.close()
 
     def open(self) -> None:
         settings = self.settings
         try:
             if settings.ssl is True:
-                conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(settings.host, settings.port,
-                                                        ssl_context=ssl_context(settings.verify),
-                                                        timeout=settings.timeout)
+                conn: imaplib.IMAP4 = imaplib.IMAP4_SSL(
+                    settings.host,
+                    settings.port,
+                    ssl_context=ssl_context(settings.verify),
+                    timeout=settings.timeout,
+                )
             else:
                 conn = imaplib.IMAP4(settings.host, settings.port, timeout=settings.timeout)
                 if settings.ssl == "starttls":
                     conn.starttls(ssl_context(settings.verify))
         except (OSError, imaplib.IMAP4.error) as error:
-            raise ImapError(f"cannot connect to IMAP server {settings.host}:{settings.port}: {error}") from None
+            raise ImapError(
+                f"cannot connect to IMAP server {settings.host}:{settings.port}: {error}"
+            ) from None
         try:
             conn.login(settings.username, settings.password)
         except imaplib.IMAP4.error as error:
             conn.shutdown()
-            raise ImapError(f"IMAP login refused for {settings.username!r} at {settings.host}: "
-                            f"{_text(error)}") from None
+            raise ImapError(
+                f"IMAP login refused for {settings.username!r} at {settings.host}: {_text(error)}"
+            ) from None
         self._conn = conn
 
     def close(self) -> None:
@@ -146,7 +155,8 @@ class ImapMailbox:
         return names
 
     def ensure_folder(self, name: str) -> bool:
-        """Create ``name`` unless it exists (so that users find the folder to drop messages into); True if made."""
+        """Create ``name`` unless it exists (so that users find the folder to drop messages into); True if
+        made."""
         if name in self.folders():
             return False
         self._ok(self.conn.create(quote_mailbox(name)), f"CREATE {name}")
@@ -164,11 +174,11 @@ class ImapMailbox:
 
     # -- messages -----------------------------------------------------------------------------------------
     def search(self, folder: str, *, keyword: str | None = None) -> list[int]:
-        """UIDs of every message in ``folder``, or of those carrying ``keyword`` (an IMAP keyword, i.e. a tag).
+        """UIDs of every message in ``folder``, or of those carrying ``keyword`` (an IMAP keyword, i.e. a
+        tag).
 
-        Keywords compare exactly on most servers, while mail clients differ in how they spell a tag (Thunderbird
-        stores its tags in lower case): the keyword is looked for as given and in lower case.
-        """
+        Keywords compare exactly on most servers, while mail clients differ in how they spell a tag
+        (Thunderbird stores its tags in lower case): the keyword is looked for as given and in lower case."""
         self.select(folder)
         criteria: tuple[str, ...] = ("ALL",)
         if keyword:
@@ -201,7 +211,7 @@ class ImapMailbox:
 
     def _fetch(self, uids: Sequence[int], items: str) -> Iterator[tuple[bytes, bytes]]:
         for start in range(0, len(uids), FETCH_CHUNK):
-            chunk = uids[start:start + FETCH_CHUNK]
+            chunk = uids[start : start + FETCH_CHUNK]
             data = self._ok(self.conn.uid("FETCH", _uid_set(chunk), items), f"FETCH in {self._selected}")
             yield from _fetch_items(data)
 
@@ -269,7 +279,7 @@ def _parse_list(data: Iterable[object]) -> Iterator[tuple[list[str], str]]:
         if literal is not None:
             name = literal.decode("utf-8", "replace")
         elif raw_name.startswith(b'"'):
-            name = re.sub(r'\\(.)', r"\1", raw_name[1:-1].decode("utf-8", "replace"))
+            name = re.sub(r"\\(.)", r"\1", raw_name[1:-1].decode("utf-8", "replace"))
         else:
             name = raw_name.decode("utf-8", "replace")
         yield flags, decode_modified_utf7(name)
@@ -300,9 +310,11 @@ def _fetch_meta(meta: bytes) -> tuple[int | None, frozenset[str], datetime | Non
         parts = imaplib.Internaldate2tuple(b"INTERNALDATE " + arrived.group(1))
         if parts is not None:
             internal_date = datetime.fromtimestamp(time.mktime(parts)).astimezone()
-    return (int(uid.group(1)) if uid else None,
-            frozenset(flags.group(1).decode("utf-8", "replace").split()) if flags else frozenset(),
-            internal_date)
+    return (
+        int(uid.group(1)) if uid else None,
+        frozenset(flags.group(1).decode("utf-8", "replace").split()) if flags else frozenset(),
+        internal_date,
+    )
 
 
 def _uid_set(uids: Sequence[int]) -> str:

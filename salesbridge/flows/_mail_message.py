@@ -76,12 +76,20 @@ def read_headers(header_bytes: bytes) -> MailHeaders:
         raise MalformedMessage(f"unreadable headers: {error}") from None
     if not senders:
         raise MalformedMessage("no sender address in the From header")
-    return MailHeaders(key=message_key(message_id, header_bytes), message_id=message_id, sender=senders[0], to=to,
-                       cc=cc, subject=subject, date=date)
+    return MailHeaders(
+        key=message_key(message_id, header_bytes),
+        message_id=message_id,
+        sender=senders[0],
+        to=to,
+        cc=cc,
+        subject=subject,
+        date=date,
+    )
 
 
 def key_of(header_bytes: bytes) -> str:
-    """The key of a message whose headers may be unreadable (to report it by its Message-ID when it has one)."""
+    """The key of a message whose headers may be unreadable (to report it by its Message-ID when it has
+    one)."""
     try:
         message_id = _message_id(message_from_bytes(header_bytes, policy=policy.default))
     except (TypeError, ValueError, LookupError, IndexError):
@@ -90,12 +98,15 @@ def key_of(header_bytes: bytes) -> str:
 
 
 def message_key(message_id: str | None, header_bytes: bytes) -> str:
-    """What identifies a message across folders and runs: its Message-ID, or a digest of its header fields when
-    it has none (a moved or re-tagged copy keeps both)."""
+    """What identifies a message across folders and runs: its Message-ID, or a digest of its header fields
+    when it has none (a moved or re-tagged copy keeps both)."""
     if message_id and len(message_id) <= KEY_MAX:
         return message_id
-    source = message_id.encode() if message_id else b"\n".join(
-        line.strip() for line in header_bytes.splitlines() if line.strip())
+    source = (
+        message_id.encode()
+        if message_id
+        else b"\n".join(line.strip() for line in header_bytes.splitlines() if line.strip())
+    )
     return "sha256:" + hashlib.sha256(source).hexdigest()
 
 
@@ -164,8 +175,11 @@ def _addresses(message: EmailMessage, name: str) -> list[Address]:
     for header in message.get_all(name) or []:
         addresses = getattr(header, "addresses", None)
         if addresses is not None:
-            pairs = [(address.display_name, address.addr_spec) for address in addresses
-                     if isinstance(address, HeaderAddress)]
+            pairs = [
+                (address.display_name, address.addr_spec)
+                for address in addresses
+                if isinstance(address, HeaderAddress)
+            ]
         else:
             pairs = getaddresses([str(header)])
         for display_name, addr_spec in pairs:
@@ -203,12 +217,31 @@ def _part_text(part: EmailMessage) -> str:
 
 
 def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class _TextOfHtml(HTMLParser):
-    _BLOCKS = frozenset({"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre",
-                         "table", "ul", "ol", "hr"})
+    _BLOCKS = frozenset(
+        {
+            "p",
+            "div",
+            "br",
+            "li",
+            "tr",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "blockquote",
+            "pre",
+            "table",
+            "ul",
+            "ol",
+            "hr",
+        }
+    )
     _HIDDEN = frozenset({"script", "style", "head", "title"})
 
     def __init__(self) -> None:

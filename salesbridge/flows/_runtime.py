@@ -65,8 +65,9 @@ class Runtime:
     client: SalesforceClient
 
     @classmethod
-    def for_config(cls, config: HubConfig, client: SalesforceClient | None = None,
-                   engine: Engine | None = None) -> Runtime:
+    def for_config(
+        cls, config: HubConfig, client: SalesforceClient | None = None, engine: Engine | None = None
+    ) -> Runtime:
         from salesbridge.sync.connect import salesforce_client
 
         engine = engine or open_store(config.store_url)
@@ -85,19 +86,27 @@ class Runtime:
             report.run_id = repo.start_run(session, trigger, [report.flow])
 
     def finish(self, report: FlowReport, *, written: int, read: int) -> None:
-        """Close the run: ``failed`` on a stopping error, ``partial`` with per-item problems, else ``succeeded``."""
+        """Close the run: ``failed`` on a stopping error, ``partial`` with per-item problems, else
+        ``succeeded``."""
         report.api_calls = self.client.api_calls
         if report.error:
             report.status = "failed"
         else:
             report.status = "partial" if report.problems else "succeeded"
         with self.session() as session:
-            repo.add_run_flow(session, report.run_id, report.flow, records_read=read, records_written=written,
-                              records_failed=len(report.problems), api_calls=report.api_calls,
-                              details=dict(report.counts))
+            repo.add_run_flow(
+                session,
+                report.run_id,
+                report.flow,
+                records_read=read,
+                records_written=written,
+                records_failed=len(report.problems),
+                api_calls=report.api_calls,
+                details=dict(report.counts),
+            )
             repo.finish_run(session, report.run_id, report.status, report.api_calls, report.error)
 
 
 def chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
-        yield values[start:start + size]
+        yield values[start : start + size]

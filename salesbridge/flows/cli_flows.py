@@ -1,6 +1,6 @@
-"""``salesbridge mail sync``, ``salesbridge contacts sync`` and ``salesbridge convert-lead``: thin commands over
-the mail, contacts and lead conversion flows. Heavy imports happen inside the commands (``--help`` stays fast).
-"""
+"""``salesbridge mail sync``, ``salesbridge contacts sync`` and ``salesbridge convert-lead``: thin commands
+over the mail, contacts and lead conversion flows. Heavy imports happen inside the commands (``--help`` stays
+fast)."""
 
 from __future__ import annotations
 
@@ -18,12 +18,17 @@ if TYPE_CHECKING:
 console = Console()
 err_console = Console(stderr=True)
 
-ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config (default: "
-                                                   "$SALESBRIDGE_CONFIG or ./salesbridge.yaml)")]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="YAML config (default: $SALESBRIDGE_CONFIG or ./salesbridge.yaml)"),
+]
 
-mail_app = typer.Typer(help="Messages shared from an IMAP mailbox, saved as Salesforce Tasks.", no_args_is_help=True)
-contacts_app = typer.Typer(help="A CardDAV address book kept in step with Salesforce Contacts and Leads.",
-                           no_args_is_help=True)
+mail_app = typer.Typer(
+    help="Messages shared from an IMAP mailbox, saved as Salesforce Tasks.", no_args_is_help=True
+)
+contacts_app = typer.Typer(
+    help="A CardDAV address book kept in step with Salesforce Contacts and Leads.", no_args_is_help=True
+)
 
 
 def _config(config: Path | None) -> HubConfig:
@@ -48,7 +53,8 @@ def _print(report: FlowReport) -> None:
 
 @mail_app.command("sync")
 def mail_sync(config: ConfigOption = None) -> None:
-    """Save messages moved to the Salesforce folder or tagged with the keyword as completed Tasks (once each)."""
+    """Save messages moved to the Salesforce folder or tagged with the keyword as completed Tasks (once
+    each)."""
     from salesbridge.flows.mail import MailSyncError, sync_mail
 
     hub_config = _config(config)
@@ -80,13 +86,19 @@ def contacts_sync(config: ConfigOption = None) -> None:
 
 def convert_lead_command(
     lead_id: Annotated[str, typer.Argument(help="the Lead's Id (15 or 18 characters)")],
-    status: Annotated[str, typer.Option("--status", help="a converted Lead Status, e.g. 'Closed - Converted'")],
-    account_id: Annotated[str | None, typer.Option(help="merge into this existing Account (default: a new one "
-                                                   "from the Lead's Company)")] = None,
-    opportunity: Annotated[bool, typer.Option("--opportunity/--no-opportunity",
-                                              help="create an Opportunity too")] = True,
-    opportunity_name: Annotated[str | None, typer.Option(help="name of the new Opportunity (default: the "
-                                                         "Company)")] = None,
+    status: Annotated[
+        str, typer.Option("--status", help="a converted Lead Status, e.g. 'Closed - Converted'")
+    ],
+    account_id: Annotated[
+        str | None,
+        typer.Option(help="merge into this existing Account (default: a new one from the Lead's Company)"),
+    ] = None,
+    opportunity: Annotated[
+        bool, typer.Option("--opportunity/--no-opportunity", help="create an Opportunity too")
+    ] = True,
+    opportunity_name: Annotated[
+        str | None, typer.Option(help="name of the new Opportunity (default: the Company)")
+    ] = None,
     notify: Annotated[bool, typer.Option("--notify", help="e-mail the new owner")] = False,
     config: ConfigOption = None,
 ) -> None:
@@ -96,9 +108,16 @@ def convert_lead_command(
 
     runtime = Runtime.for_config(_config(config))
     try:
-        result = convert_lead(runtime.client, lead_id, converted_status=status, account_id=account_id,
-                              create_opportunity=opportunity, opportunity_name=opportunity_name,
-                              notify_owner=notify, engine=runtime.engine)
+        result = convert_lead(
+            runtime.client,
+            lead_id,
+            converted_status=status,
+            account_id=account_id,
+            create_opportunity=opportunity,
+            opportunity_name=opportunity_name,
+            notify_owner=notify,
+            engine=runtime.engine,
+        )
     except LeadConversionError as error:
         err_console.print(f"[red]not converted[/red] {error}")
         raise typer.Exit(1) from None

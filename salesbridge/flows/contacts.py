@@ -1,10 +1,10 @@
 """The contacts flow: a CardDAV address book and Salesforce Contacts and Leads, kept in step both ways.
 
-What is shared: every card in the address book ``contacts.address_book`` ("Salesforce Contacts") and every card
-of any other book whose CATEGORIES contain ``contacts.category`` ("Salesforce"). A shared card becomes a
+What is shared: every card in the address book ``contacts.address_book`` ("Salesforce Contacts") and every
+card of any other book whose CATEGORIES contain ``contacts.category`` ("Salesforce"). A shared card becomes a
 Contact at the Account named by its ORG (``share_as: lead``: a Lead); with no such Account, ``no_account``
-makes it a Lead or skips it (a record error). Before creating, the card's e-mail address is looked up (one query
-for all new cards), so that sharing a card of someone already in Salesforce links to them instead of
+makes it a Lead or skips it (a record error). Before creating, the card's e-mail address is looked up (one
+query for all new cards), so that sharing a card of someone already in Salesforce links to them instead of
 duplicating them. Salesforce Contacts matching ``contacts.salesforce_filter`` appear in the address book.
 
 Each run:
@@ -66,17 +66,42 @@ NO_COMPANY = "[not provided]"
 #: Person value -> Salesforce field, per object. A Contact's ORG is its Account's name (read through
 #: ``Account.Name``, written by finding the Account); a Lead keeps it in Company and has no Department.
 FIELD_MAPS: dict[str, dict[str, str]] = {
-    "Contact": {"FirstName": "FirstName", "LastName": "LastName", "Email": "Email", "Phone": "Phone",
-                "MobilePhone": "MobilePhone", "Title": "Title", "Department": "Department",
-                "Street": "MailingStreet", "City": "MailingCity", "State": "MailingState",
-                "PostalCode": "MailingPostalCode", "Country": "MailingCountry", "Description": "Description"},
-    "Lead": {"FirstName": "FirstName", "LastName": "LastName", "Email": "Email", "Phone": "Phone",
-             "MobilePhone": "MobilePhone", "Title": "Title", "Org": "Company", "Street": "Street", "City": "City",
-             "State": "State", "PostalCode": "PostalCode", "Country": "Country", "Description": "Description"},
+    "Contact": {
+        "FirstName": "FirstName",
+        "LastName": "LastName",
+        "Email": "Email",
+        "Phone": "Phone",
+        "MobilePhone": "MobilePhone",
+        "Title": "Title",
+        "Department": "Department",
+        "Street": "MailingStreet",
+        "City": "MailingCity",
+        "State": "MailingState",
+        "PostalCode": "MailingPostalCode",
+        "Country": "MailingCountry",
+        "Description": "Description",
+    },
+    "Lead": {
+        "FirstName": "FirstName",
+        "LastName": "LastName",
+        "Email": "Email",
+        "Phone": "Phone",
+        "MobilePhone": "MobilePhone",
+        "Title": "Title",
+        "Org": "Company",
+        "Street": "Street",
+        "City": "City",
+        "State": "State",
+        "PostalCode": "PostalCode",
+        "Country": "Country",
+        "Description": "Description",
+    },
 }
 #: The person values each object carries (what is compared and written for it).
-CARRIED = {"Contact": tuple(name for name in PERSON_FIELDS if name in FIELD_MAPS["Contact"] or name == "Org"),
-           "Lead": tuple(name for name in PERSON_FIELDS if name in FIELD_MAPS["Lead"])}
+CARRIED = {
+    "Contact": tuple(name for name in PERSON_FIELDS if name in FIELD_MAPS["Contact"] or name == "Org"),
+    "Lead": tuple(name for name in PERSON_FIELDS if name in FIELD_MAPS["Lead"]),
+}
 SYSTEM_FIELDS = ("Id", "SystemModstamp", "LastModifiedDate", "IsDeleted")
 
 
@@ -91,7 +116,9 @@ def carried(values: Values, sf_object: str) -> Values:
 
 def sf_values(record: dict[str, Any], sf_object: str) -> Values:
     """A Salesforce record as person values."""
-    values: dict[str, object] = {person: record.get(sf_field) for person, sf_field in FIELD_MAPS[sf_object].items()}
+    values: dict[str, object] = {
+        person: record.get(sf_field) for person, sf_field in FIELD_MAPS[sf_object].items()
+    }
     if sf_object == "Contact":
         account = record.get("Account")
         values["Org"] = account.get("Name") if isinstance(account, dict) else None
@@ -102,7 +129,9 @@ def sf_values(record: dict[str, Any], sf_object: str) -> Values:
 
 def sf_payload(values: Values, sf_object: str) -> dict[str, Any]:
     """Person values as the fields of a Salesforce write (required fields filled)."""
-    payload: dict[str, Any] = {sf_field: values.get(person) for person, sf_field in FIELD_MAPS[sf_object].items()}
+    payload: dict[str, Any] = {
+        sf_field: values.get(person) for person, sf_field in FIELD_MAPS[sf_object].items()
+    }
     if sf_object == "Lead" and not payload.get("Company"):
         payload["Company"] = NO_COMPANY
     return payload
@@ -117,8 +146,13 @@ def select_fields(sf_object: str) -> str:
     return ", ".join(dict.fromkeys(names))
 
 
-def sync_contacts(config: HubConfig, *, client: SalesforceClient | None = None, engine: Engine | None = None,
-                  trigger: str = "manual") -> FlowReport:
+def sync_contacts(
+    config: HubConfig,
+    *,
+    client: SalesforceClient | None = None,
+    engine: Engine | None = None,
+    trigger: str = "manual",
+) -> FlowReport:
     """Run the contacts flow once (the CLI, the scheduler and the API call this)."""
     if config.contacts is None:
         raise ContactsSyncError("no 'contacts' section in the configuration")
@@ -127,8 +161,9 @@ def sync_contacts(config: HubConfig, *, client: SalesforceClient | None = None, 
 
 def carddav_client(contacts: ContactsConfig) -> CardDavClient:
     dav = contacts.carddav
-    return CardDavClient(dav.url, dav.username, dav.password.get_secret_value() if dav.password else None,
-                         verify=dav.verify)
+    return CardDavClient(
+        dav.url, dav.username, dav.password.get_secret_value() if dav.password else None, verify=dav.verify
+    )
 
 
 @dataclass
@@ -156,15 +191,19 @@ class Plan:
 class ContactsSync:
     """One configured contacts flow; ``run`` is a plain function of the address book, Salesforce and state."""
 
-    def __init__(self, runtime: Runtime, contacts: ContactsConfig,
-                 dav_factory: Callable[[ContactsConfig], CardDavClient] = carddav_client) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        contacts: ContactsConfig,
+        dav_factory: Callable[[ContactsConfig], CardDavClient] = carddav_client,
+    ) -> None:
         self.runtime = runtime
         self.client = runtime.client
         self.cfg = contacts
         self.dav_factory = dav_factory
         self.overlap = timedelta(seconds=runtime.config.settings.overlap_seconds)
 
-    # -- the run -----------------------------------------------------------------------------------------------
+    # -- the run ---------------------------------------------------------------------------------------------
     def run(self, trigger: str = "manual") -> FlowReport:
         report = FlowReport(FLOW)
         self.runtime.start(report, trigger)
@@ -177,10 +216,20 @@ class ContactsSync:
         except (CardDavError, SalesforceError, ContactsSyncError) as error:
             log.warning("contacts flow stopped: %s", error)
             report.error = f"{type(error).__name__}: {error}"
-        self.runtime.finish(report, read=report.count("cards_read") + report.count("records_read"),
-                            written=sum(report.count(name) for name in (
-                                "created_in_salesforce", "updated_in_salesforce", "cards_created", "cards_updated",
-                                "cards_deleted")))
+        self.runtime.finish(
+            report,
+            read=report.count("cards_read") + report.count("records_read"),
+            written=sum(
+                report.count(name)
+                for name in (
+                    "created_in_salesforce",
+                    "updated_in_salesforce",
+                    "cards_created",
+                    "cards_updated",
+                    "cards_deleted",
+                )
+            ),
+        )
         return report
 
     def _run(self, dav: CardDavClient, report: FlowReport) -> None:
@@ -205,9 +254,15 @@ class ContactsSync:
                 return book
         return dav.create_address_book(self.cfg.address_book)
 
-    # -- 1. the card side --------------------------------------------------------------------------------------
-    def _changed_cards(self, dav: CardDavClient, books: list[AddressBook], listings: dict[str, dict[str, str | None]],
-                       links: dict[str, CardLink], report: FlowReport) -> dict[str, SeenCard]:
+    # -- 1. the card side ------------------------------------------------------------------------------------
+    def _changed_cards(
+        self,
+        dav: CardDavClient,
+        books: list[AddressBook],
+        listings: dict[str, dict[str, str | None]],
+        links: dict[str, CardLink],
+        report: FlowReport,
+    ) -> dict[str, SeenCard]:
         """Download the cards that are new or changed since the last run; parse them (bad ones reported)."""
         by_href = {link.href: link for link in links.values() if not link.deleted}
         seen = self._seen_cards()
@@ -245,8 +300,14 @@ class ContactsSync:
         in_target = card.book.name == self.cfg.address_book if target is None else card.book.url == target.url
         return in_target or card.parsed.has_category(self.cfg.category)
 
-    def _card_side(self, target: AddressBook, listings: dict[str, dict[str, str | None]],
-                   cards: dict[str, SeenCard], links: dict[str, CardLink], report: FlowReport) -> None:
+    def _card_side(
+        self,
+        target: AddressBook,
+        listings: dict[str, dict[str, str | None]],
+        cards: dict[str, SeenCard],
+        links: dict[str, CardLink],
+        report: FlowReport,
+    ) -> None:
         """Links whose card is gone or no longer shared end here (a tombstone keeps the reverse direction from
         putting the person back into the address book)."""
         present = {href for listing in listings.values() for href in listing}
@@ -261,8 +322,10 @@ class ContactsSync:
                     self._end_link(session, link)
                     report.add("unlinked")
 
-    # -- 2. the Salesforce side --------------------------------------------------------------------------------
-    def _salesforce_changes(self, links: dict[str, CardLink], report: FlowReport) -> dict[str, dict[str, Any]]:
+    # -- 2. the Salesforce side ------------------------------------------------------------------------------
+    def _salesforce_changes(
+        self, links: dict[str, CardLink], report: FlowReport
+    ) -> dict[str, dict[str, Any]]:
         """Linked records changed since the watermark, by Id (deleted and converted ones included)."""
         mark = self._watermark()
         linked = {link.sf_id: link for link in links.values() if link.sf_id and not link.deleted}
@@ -273,17 +336,27 @@ class ContactsSync:
         for sf_object in ("Contact", "Lead"):
             if not any(link.sf_object == sf_object for link in linked.values()):
                 continue
-            for record in self.client.query_all(f"SELECT {select_fields(sf_object)} FROM {sf_object} "
-                                                f"WHERE SystemModstamp >= {since}", include_deleted=True):
+            for record in self.client.query_all(
+                f"SELECT {select_fields(sf_object)} FROM {sf_object} WHERE SystemModstamp >= {since}",
+                include_deleted=True,
+            ):
                 self._modstamps.append(record["SystemModstamp"])
                 report.add("records_read")
                 if record["Id"] in linked:
                     changed[record["Id"]] = {**record, "_object": sf_object}
         return changed
 
-    # -- 3. decide ---------------------------------------------------------------------------------------------
-    def _decide(self, links: dict[str, CardLink], cards: dict[str, SeenCard], changes: dict[str, dict[str, Any]],
-                plan: Plan, report: FlowReport, target: AddressBook, dav: CardDavClient) -> None:
+    # -- 3. decide -------------------------------------------------------------------------------------------
+    def _decide(
+        self,
+        links: dict[str, CardLink],
+        cards: dict[str, SeenCard],
+        changes: dict[str, dict[str, Any]],
+        plan: Plan,
+        report: FlowReport,
+        target: AddressBook,
+        dav: CardDavClient,
+    ) -> None:
         converted = self._follow_conversions(links, changes, report)
         with self.runtime.session() as session:
             for uid, link in links.items():
@@ -305,24 +378,39 @@ class ContactsSync:
                     self._refresh_link(session, link, card)
                 if card_changed and sf_changed:
                     winner = self._winner(card, record)  # type: ignore[arg-type]
-                    repo.record_conflict(session, report.run_id, FLOW, uid, link.sf_id, self.cfg.conflict,
-                                         "app" if winner == "card" else "salesforce", record_values or {},
-                                         card_values or {})
+                    repo.record_conflict(
+                        session,
+                        report.run_id,
+                        FLOW,
+                        uid,
+                        link.sf_id,
+                        self.cfg.conflict,
+                        "app" if winner == "card" else "salesforce",
+                        record_values or {},
+                        card_values or {},
+                    )
                     report.add("conflicts")
                     card_changed, sf_changed = winner == "card", winner != "card"
                 if card_changed and card is not None:
-                    plan.to_salesforce.append((link, card, link.sf_object,
-                                               sf_payload(card.parsed.values, link.sf_object)))
+                    plan.to_salesforce.append(
+                        (link, card, link.sf_object, sf_payload(card.parsed.values, link.sf_object))
+                    )
                 elif sf_changed and record_values is not None:
                     plan.to_cards.append((link, record_values))
                     link.sf_modstamp = record.get("SystemModstamp")  # type: ignore[union-attr]
 
-    def _follow_conversions(self, links: dict[str, CardLink], changes: dict[str, dict[str, Any]],
-                            report: FlowReport) -> dict[str, dict[str, Any]]:
+    def _follow_conversions(
+        self, links: dict[str, CardLink], changes: dict[str, dict[str, Any]], report: FlowReport
+    ) -> dict[str, dict[str, Any]]:
         """Links to Leads that were converted move to the converted Contact (a converted Lead can no longer be
         updated, and the person now lives in the Contact); answers the Contacts' records by Id."""
-        moved = {record["Id"]: record["ConvertedContactId"] for record in changes.values()
-                 if record.get("_object") == "Lead" and record.get("IsConverted") and record.get("ConvertedContactId")}
+        moved = {
+            record["Id"]: record["ConvertedContactId"]
+            for record in changes.values()
+            if record.get("_object") == "Lead"
+            and record.get("IsConverted")
+            and record.get("ConvertedContactId")
+        }
         if not moved:
             return {}
         contacts = self._read("Contact", list(moved.values()))
@@ -346,11 +434,20 @@ class ContactsSync:
             return "card"
         return "card" if card.parsed.revision >= parse_datetime(changed) else "salesforce"
 
-    # -- new shares --------------------------------------------------------------------------------------------
-    def _share_new_cards(self, target: AddressBook, cards: dict[str, SeenCard], links: dict[str, CardLink],
-                         plan: Plan, report: FlowReport) -> None:
-        new = [card for uid, card in cards.items()
-               if self._is_shared(card, target) and (uid not in links or links[uid].deleted)]
+    # -- new shares ------------------------------------------------------------------------------------------
+    def _share_new_cards(
+        self,
+        target: AddressBook,
+        cards: dict[str, SeenCard],
+        links: dict[str, CardLink],
+        plan: Plan,
+        report: FlowReport,
+    ) -> None:
+        new = [
+            card
+            for uid, card in cards.items()
+            if self._is_shared(card, target) and (uid not in links or links[uid].deleted)
+        ]
         if not new:
             return
         emails = sorted({card.parsed.values["Email"] for card in new if card.parsed.values.get("Email")})
@@ -372,8 +469,10 @@ class ContactsSync:
                 existing = None  # already another card's twin: a second card of the same person gets its own
             if existing is not None:
                 assert sf_object is not None
-                payload = {"Id": existing["Id"],
-                           **{k: v for k, v in sf_payload(values, sf_object).items() if v is not None}}
+                payload = {
+                    "Id": existing["Id"],
+                    **{k: v for k, v in sf_payload(values, sf_object).items() if v is not None},
+                }
                 taken.add(existing["Id"])
                 plan.to_salesforce.append((None, card, sf_object, payload))
                 report.add("linked_existing")
@@ -383,26 +482,36 @@ class ContactsSync:
                 if self.cfg.share_as == "contact" and self.cfg.no_account == "skip":
                     org = values.get("Org")
                     reason = f"no Account named '{org}'" if org else "the card has no ORG (company)"
-                    self._problem(report, card.uid, "NO_ACCOUNT", f"{reason}; not shared (no_account: skip)",
-                                  "to_salesforce", where=card.href)
+                    self._problem(
+                        report,
+                        card.uid,
+                        "NO_ACCOUNT",
+                        f"{reason}; not shared (no_account: skip)",
+                        "to_salesforce",
+                        where=card.href,
+                    )
                     continue
                 plan.to_salesforce.append((None, card, "Lead", sf_payload(values, "Lead")))
             else:
-                plan.to_salesforce.append((None, card, "Contact", {**sf_payload(values, "Contact"),
-                                                                   "AccountId": account_id}))
+                plan.to_salesforce.append(
+                    (None, card, "Contact", {**sf_payload(values, "Contact"), "AccountId": account_id})
+                )
 
     def _set_accounts(self, plan: Plan) -> None:
         """A Contact written from a card belongs to the Account its ORG names: one query for every name.
         When no Account has that name the Contact keeps the one it has."""
-        wanted = [(card.parsed.values.get("Org"), payload) for _link, card, sf_object, payload in plan.to_salesforce
-                  if sf_object == "Contact" and "AccountId" not in payload]
+        wanted = [
+            (card.parsed.values.get("Org"), payload)
+            for _link, card, sf_object, payload in plan.to_salesforce
+            if sf_object == "Contact" and "AccountId" not in payload
+        ]
         accounts = self._accounts(sorted({org for org, _ in wanted if org}))
         for org, payload in wanted:
             account_id = accounts.get((org or "").lower())
             if account_id:
                 payload["AccountId"] = account_id
 
-    # -- 4. writes ---------------------------------------------------------------------------------------------
+    # -- 4. writes -------------------------------------------------------------------------------------------
     def _write_salesforce(self, plan: Plan, links: dict[str, CardLink], report: FlowReport) -> None:
         self._set_accounts(plan)
         groups: dict[tuple[str, str], list[tuple[CardLink | None, SeenCard, dict[str, Any]]]] = {}
@@ -414,7 +523,9 @@ class ContactsSync:
         written: dict[str, list[tuple[str, SeenCard]]] = {}
         for (operation, sf_object), items in groups.items():
             payloads = [payload for _, _, payload in items]
-            results = (self.client.create if operation == "create" else self.client.update)(sf_object, payloads)
+            results = (self.client.create if operation == "create" else self.client.update)(
+                sf_object, payloads
+            )
             for (_link, card, _payload), result in zip(items, results, strict=True):
                 if result.success and result.id:
                     written.setdefault(sf_object, []).append((result.id, card))
@@ -423,15 +534,23 @@ class ContactsSync:
                 else:
                     self._refused(report, card.uid, result, f"{operation} {sf_object}", card.href)
         for sf_object, pairs in written.items():
-            records = {record["Id"]: record for record in self._read(sf_object, [sf_id for sf_id, _ in pairs])}
+            records = {
+                record["Id"]: record for record in self._read(sf_object, [sf_id for sf_id, _ in pairs])
+            }
             with self.runtime.session() as session:
                 for sf_id, card in pairs:
                     record = records.get(sf_id)
                     self._save_link(session, links, card, sf_object, sf_id, record)
                     repo.resolve_errors(session, FLOW, app_key=card.uid)
 
-    def _write_cards(self, dav: CardDavClient, target: AddressBook, plan: Plan, links: dict[str, CardLink],
-                     report: FlowReport) -> None:
+    def _write_cards(
+        self,
+        dav: CardDavClient,
+        target: AddressBook,
+        plan: Plan,
+        links: dict[str, CardLink],
+        report: FlowReport,
+    ) -> None:
         if not plan.to_cards:
             return
         books = {book.url: book for book in dav.address_books()}
@@ -456,8 +575,16 @@ class ContactsSync:
                     report.add("card_changed_meanwhile")  # the next run sees the card's edit
                     continue
                 except VCardError as error:
-                    self._problem(report, link.uid, "INVALID_VCARD", str(error), "from_salesforce", link.sf_id,
-                                  link.href, session)
+                    self._problem(
+                        report,
+                        link.uid,
+                        "INVALID_VCARD",
+                        str(error),
+                        "from_salesforce",
+                        link.sf_id,
+                        link.href,
+                        session,
+                    )
                     continue
                 stored = session.get(CardLink, link.id)
                 if stored is not None:
@@ -467,13 +594,14 @@ class ContactsSync:
                     stored.sf_modstamp = link.sf_modstamp
                 report.add("cards_updated")
 
-    def _new_cards_from_salesforce(self, dav: CardDavClient, target: AddressBook, links: dict[str, CardLink],
-                                   report: FlowReport) -> None:
+    def _new_cards_from_salesforce(
+        self, dav: CardDavClient, target: AddressBook, links: dict[str, CardLink], report: FlowReport
+    ) -> None:
         """Contacts matching the filter that no card stands for yet get a card in the Salesforce address book.
 
-        The card's UID comes from the Contact's Id, so a run that crashed after writing it finds it (412 on the
-        create) instead of writing a second one. Contacts whose card a person removed (a tombstone) stay out.
-        """
+        The card's UID comes from the Contact's Id, so a run that crashed after writing it finds it (412 on
+        the create) instead of writing a second one. Contacts whose card a person removed (a tombstone) stay
+        out."""
         if not self.cfg.salesforce_filter:
             return
         mark = self._watermark()
@@ -503,11 +631,20 @@ class ContactsSync:
                 card = SeenCard(target, href, etag, text, read_card(text))
                 self._save_link(session, links, card, "Contact", record["Id"], record)
 
-    # -- state helpers -----------------------------------------------------------------------------------------
-    def _save_link(self, session: Session, links: dict[str, CardLink], card: SeenCard, sf_object: str, sf_id: str,
-                   record: dict[str, Any] | None) -> None:
+    # -- state helpers ---------------------------------------------------------------------------------------
+    def _save_link(
+        self,
+        session: Session,
+        links: dict[str, CardLink],
+        card: SeenCard,
+        sf_object: str,
+        sf_id: str,
+        record: dict[str, Any] | None,
+    ) -> None:
         """Create or update the link of ``card`` with what both sides now hold."""
-        for other in session.scalars(select(CardLink).where(CardLink.sf_id == sf_id, CardLink.uid != card.uid)):
+        for other in session.scalars(
+            select(CardLink).where(CardLink.sf_id == sf_id, CardLink.uid != card.uid)
+        ):
             if other.deleted:  # a tombstone of this record gives way to the new share
                 session.delete(other)
                 links.pop(other.uid, None)
@@ -552,8 +689,11 @@ class ContactsSync:
     def _read(self, sf_object: str, ids: Sequence[str]) -> list[dict[str, Any]]:
         found = []
         for chunk in chunks(list(ids)):
-            found.extend(self.client.query_all(f"SELECT {select_fields(sf_object)} FROM {sf_object} "
-                                               f"WHERE Id IN {quote_list(chunk)}"))
+            found.extend(
+                self.client.query_all(
+                    f"SELECT {select_fields(sf_object)} FROM {sf_object} WHERE Id IN {quote_list(chunk)}"
+                )
+            )
         return found
 
     def _by_email(self, sf_object: str, emails: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -561,8 +701,9 @@ class ContactsSync:
         extra = " AND IsConverted = false" if sf_object == "Lead" else ""
         for chunk in chunks(list(emails)):
             for record in self.client.query_all(
-                    f"SELECT Id, Email FROM {sf_object} WHERE Email IN {quote_list(chunk)}{extra} "
-                    "ORDER BY LastModifiedDate DESC"):
+                f"SELECT Id, Email FROM {sf_object} WHERE Email IN {quote_list(chunk)}{extra} "
+                "ORDER BY LastModifiedDate DESC"
+            ):
                 found.setdefault(str(record["Email"]).lower(), record)
         return found
 
@@ -570,8 +711,9 @@ class ContactsSync:
         """Account Ids by lower-cased name (the oldest Account when several share a name)."""
         found: dict[str, str] = {}
         for chunk in chunks(sorted(set(names))):
-            for record in self.client.query_all(f"SELECT Id, Name FROM Account WHERE Name IN {quote_list(chunk)} "
-                                                "ORDER BY CreatedDate"):
+            for record in self.client.query_all(
+                f"SELECT Id, Name FROM Account WHERE Name IN {quote_list(chunk)} ORDER BY CreatedDate"
+            ):
                 found.setdefault(str(record["Name"]).lower(), record["Id"])
         return found
 
@@ -599,8 +741,17 @@ class ContactsSync:
         with self.runtime.session() as session:
             repo.set_watermark(session, FLOW, SEEN_CARDS, json.dumps(seen, sort_keys=True))
 
-    def _problem(self, report: FlowReport, key: str, code: str, message: str, direction: str,
-                 sf_id: str | None = None, where: str = "", session: Session | None = None) -> None:
+    def _problem(
+        self,
+        report: FlowReport,
+        key: str,
+        code: str,
+        message: str,
+        direction: str,
+        sf_id: str | None = None,
+        where: str = "",
+        session: Session | None = None,
+    ) -> None:
         report.problems.append(Problem(key, code, message, where or key))
         log.warning("contacts: %s: %s: %s", key, code, message)
         if session is not None:
@@ -611,4 +762,6 @@ class ContactsSync:
 
     def _refused(self, report: FlowReport, key: str, result: WriteResult, what: str, where: str) -> None:
         error = (result.errors or [SalesforceError("UNKNOWN_EXCEPTION", "no result")])[0]
-        self._problem(report, key, error.error_code, f"{what}: {error.message}", "to_salesforce", result.id, where)
+        self._problem(
+            report, key, error.error_code, f"{what}: {error.message}", "to_salesforce", result.id, where
+        )

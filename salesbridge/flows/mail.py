@@ -84,12 +84,23 @@ class Candidate:
 
 def imap_settings(mail: MailConfig) -> ImapSettings:
     imap = mail.imap
-    return ImapSettings(host=imap.host, port=imap.effective_port, username=imap.username,
-                        password=imap.password.get_secret_value(), ssl=imap.ssl, verify=imap.verify)
+    return ImapSettings(
+        host=imap.host,
+        port=imap.effective_port,
+        username=imap.username,
+        password=imap.password.get_secret_value(),
+        ssl=imap.ssl,
+        verify=imap.verify,
+    )
 
 
-def sync_mail(config: HubConfig, *, client: SalesforceClient | None = None, engine: Engine | None = None,
-              trigger: str = "manual") -> FlowReport:
+def sync_mail(
+    config: HubConfig,
+    *,
+    client: SalesforceClient | None = None,
+    engine: Engine | None = None,
+    trigger: str = "manual",
+) -> FlowReport:
     """Run the mail flow once (the CLI, the scheduler and the API call this)."""
     if config.mail is None:
         raise MailSyncError("no 'mail' section in the configuration")
@@ -97,10 +108,15 @@ def sync_mail(config: HubConfig, *, client: SalesforceClient | None = None, engi
 
 
 class MailSync:
-    """One configured mail flow; ``run`` is a plain function of the mailbox, Salesforce and the stored state."""
+    """One configured mail flow; ``run`` is a plain function of the mailbox, Salesforce and the stored
+    state."""
 
-    def __init__(self, runtime: Runtime, mail: MailConfig,
-                 mailbox_factory: Callable[[ImapSettings], ImapMailbox] = ImapMailbox) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        mail: MailConfig,
+        mailbox_factory: Callable[[ImapSettings], ImapMailbox] = ImapMailbox,
+    ) -> None:
         self.runtime = runtime
         self.client = runtime.client
         self.mail = mail
@@ -125,11 +141,12 @@ class MailSync:
         except (ImapError, MailSyncError, SalesforceError) as error:
             log.warning("mail flow stopped: %s", error)
             report.error = f"{type(error).__name__}: {error}"
-        self.runtime.finish(report, written=report.count("saved") + report.count("leads_created"),
-                            read=len(candidates))
+        self.runtime.finish(
+            report, written=report.count("saved") + report.count("leads_created"), read=len(candidates)
+        )
         return report
 
-    # -- 1. what is shared -------------------------------------------------------------------------------------
+    # -- 1. what is shared -----------------------------------------------------------------------------------
     def _shared_messages(self, mailbox: ImapMailbox, report: FlowReport) -> list[Candidate]:
         """Messages in the Salesforce folder and messages tagged with the keyword anywhere, each key once."""
         mailbox.ensure_folder(self.mail.folder)
@@ -153,27 +170,30 @@ class MailSync:
         report.add("shared", len(found))
         return list(found.values())
 
-    # -- 2. what was saved before ------------------------------------------------------------------------------
+    # -- 2. what was saved before ----------------------------------------------------------------------------
     def _not_yet_saved(self, candidates: list[Candidate], report: FlowReport) -> list[Candidate]:
         keys = [candidate.headers.key for candidate in candidates]
         known: set[str] = set()
         with self.runtime.session() as session:
             for chunk in chunks(keys):
-                known.update(session.scalars(select(MailMessage.message_key)
-                                             .where(MailMessage.message_key.in_(chunk))))
+                known.update(
+                    session.scalars(select(MailMessage.message_key).where(MailMessage.message_key.in_(chunk)))
+                )
         report.add("already_saved", len(known))
         return [candidate for candidate in candidates if candidate.headers.key not in known]
 
     def _reconcile_pending(self, report: FlowReport) -> None:
-        """Rows a crash left between "about to create the Task" and "created": find their Tasks or forget them.
+        """Rows a crash left between "about to create the Task" and "created": find their Tasks or forget
+        them.
 
         With a Message-ID field, forgetting the row is enough: the save looks the Task up by that field.
         Otherwise the Task is looked for among the Email Tasks on the same Who created since the row was
         written, by subject and Message-ID line.
         """
         with self.runtime.session() as session:
-            pending = list(session.scalars(select(MailMessage).where(
-                MailMessage.status == MessageStatus.PENDING.value)))
+            pending = list(
+                session.scalars(select(MailMessage).where(MailMessage.status == MessageStatus.PENDING.value))
+            )
         if not pending:
             return
         found: dict[str, str] = {}
@@ -195,9 +215,12 @@ class MailSync:
         who_ids = sorted({row.who_id for row in pending if row.who_id})
         tasks = []
         for chunk in chunks(who_ids):
-            tasks.extend(self.client.query_all(
-                f"SELECT Id, WhoId, Subject, Description FROM Task WHERE TaskSubtype = 'Email' "
-                f"AND CreatedDate >= {soql_quote(since)} AND WhoId IN {quote_list(chunk)}"))
+            tasks.extend(
+                self.client.query_all(
+                    f"SELECT Id, WhoId, Subject, Description FROM Task WHERE TaskSubtype = 'Email' "
+                    f"AND CreatedDate >= {soql_quote(since)} AND WhoId IN {quote_list(chunk)}"
+                )
+            )
         found: dict[str, str] = {}
         for row in pending:
             for task in tasks:
@@ -209,7 +232,7 @@ class MailSync:
                 break
         return found
 
-    # -- 3. who it is about ------------------------------------------------------------------------------------
+    # -- 3. who it is about ----------------------------------------------------------------------------------
     def _match(self, candidates: list[Candidate]) -> None:
         """One query per object for every address of every message (not one per message)."""
         addresses = sorted({address.email for candidate in candidates for address in self._others(candidate)})
@@ -225,32 +248,41 @@ class MailSync:
         matches: dict[str, Who] = {}
         for chunk in chunks(list(addresses)):
             for record in self.client.query_all(
-                    f"SELECT Id, Email, AccountId FROM Contact WHERE Email IN {quote_list(chunk)} "
-                    "ORDER BY LastModifiedDate DESC"):
+                f"SELECT Id, Email, AccountId FROM Contact WHERE Email IN {quote_list(chunk)} "
+                "ORDER BY LastModifiedDate DESC"
+            ):
                 email = str(record.get("Email") or "").lower()
                 matches.setdefault(email, Who(record["Id"], "Contact", email, record.get("AccountId")))
         rest = [address for address in addresses if address not in matches]
         for chunk in chunks(rest):
             for record in self.client.query_all(
-                    f"SELECT Id, Email FROM Lead WHERE IsConverted = false AND Email IN {quote_list(chunk)} "
-                    "ORDER BY LastModifiedDate DESC"):
+                f"SELECT Id, Email FROM Lead WHERE IsConverted = false AND Email IN {quote_list(chunk)} "
+                "ORDER BY LastModifiedDate DESC"
+            ):
                 email = str(record.get("Email") or "").lower()
                 matches.setdefault(email, Who(record["Id"], "Lead", email))
         return matches
 
     def _others(self, candidate: Candidate) -> list[Address]:
         """The message's participants other than the mailbox owner."""
-        return [address for address in candidate.headers.participants() if address.email not in self.own_addresses]
+        return [
+            address for address in candidate.headers.participants() if address.email not in self.own_addresses
+        ]
 
-    # -- 4. nobody matched -------------------------------------------------------------------------------------
+    # -- 4. nobody matched -----------------------------------------------------------------------------------
     def _handle_unmatched(self, candidates: list[Candidate], report: FlowReport) -> list[Candidate]:
         unmatched = [candidate for candidate in candidates if candidate.who is None]
         report.add("unmatched", len(unmatched))
         if self.mail.unmatched == "error":
             for candidate in unmatched:
                 addresses = ", ".join(address.email for address in self._others(candidate)) or "none"
-                self._problem(report, candidate.headers.key, "NO_MATCHING_RECORD",
-                              f"no Contact or Lead has any of the addresses {addresses}", candidate.ref)
+                self._problem(
+                    report,
+                    candidate.headers.key,
+                    "NO_MATCHING_RECORD",
+                    f"no Contact or Lead has any of the addresses {addresses}",
+                    candidate.ref,
+                )
         elif self.mail.unmatched == "lead":
             self._create_leads(unmatched, report)
         return [candidate for candidate in candidates if candidate.who is not None]
@@ -261,8 +293,13 @@ class MailSync:
         for candidate in unmatched:
             others = self._others(candidate)
             if not others:
-                self._problem(report, candidate.headers.key, "NO_MATCHING_RECORD",
-                              "the message has no address other than the mailbox owner's", candidate.ref)
+                self._problem(
+                    report,
+                    candidate.headers.key,
+                    "NO_MATCHING_RECORD",
+                    "the message has no address other than the mailbox owner's",
+                    candidate.ref,
+                )
                 continue
             wanted.setdefault(others[0].email, (others[0], []))[1].append(candidate)
         if not wanted:
@@ -283,15 +320,18 @@ class MailSync:
         name = address.name.strip().strip('"') or address.email.split("@", 1)[0]
         first, _, last = name.rpartition(" ")
         domain = address.email.rpartition("@")[2]
-        fields: dict[str, object] = {"LastName": last[:80] or name[:80], "Email": address.email,
-                                     "Company": domain[:255] or UNKNOWN_COMPANY}
+        fields: dict[str, object] = {
+            "LastName": last[:80] or name[:80],
+            "Email": address.email,
+            "Company": domain[:255] or UNKNOWN_COMPANY,
+        }
         if first:
             fields["FirstName"] = first[:40]
         if self.mail.lead_source:
             fields["LeadSource"] = self.mail.lead_source
         return fields
 
-    # -- 5. save -----------------------------------------------------------------------------------------------
+    # -- 5. save ---------------------------------------------------------------------------------------------
     def _download_bodies(self, mailbox: ImapMailbox, candidates: list[Candidate], report: FlowReport) -> None:
         by_folder: dict[str, list[Candidate]] = {}
         for candidate in candidates:
@@ -304,8 +344,13 @@ class MailSync:
                     candidate.body = body_text(message.raw)
                 except (ValueError, LookupError, TypeError, AttributeError) as error:
                     candidate.who = None
-                    self._problem(report, candidate.headers.key, "MALFORMED_MESSAGE",
-                                  f"unreadable body: {error}", candidate.ref)
+                    self._problem(
+                        report,
+                        candidate.headers.key,
+                        "MALFORMED_MESSAGE",
+                        f"unreadable body: {error}",
+                        candidate.ref,
+                    )
 
     def _save(self, candidates: list[Candidate], owner_id: str | None, report: FlowReport) -> None:
         ready = [candidate for candidate in candidates if candidate.who is not None]
@@ -316,16 +361,25 @@ class MailSync:
         payloads = [self._task_fields(candidate, owner_id) for candidate in ready]
         with self.runtime.session() as session:  # intent first: a crash after the create is then recoverable
             for candidate, payload in zip(ready, payloads, strict=True):
-                session.add(MailMessage(message_key=candidate.headers.key, message_id=candidate.headers.message_id,
-                                        status=MessageStatus.PENDING.value, who_id=candidate.who.id,  # type: ignore[union-attr]
-                                        subject=payload["Subject"], folder=candidate.ref.folder))
+                session.add(
+                    MailMessage(
+                        message_key=candidate.headers.key,
+                        message_id=candidate.headers.message_id,
+                        status=MessageStatus.PENDING.value,
+                        who_id=candidate.who.id,  # type: ignore[union-attr]
+                        subject=payload["Subject"],
+                        folder=candidate.ref.folder,
+                    )
+                )
         if self.mail.message_id_field:
             results = self.client.upsert("Task", self.mail.message_id_field, payloads)
         else:
             results = self.client.create("Task", payloads)
         with self.runtime.session() as session:
             for candidate, payload, result in zip(ready, payloads, results, strict=True):
-                row = session.scalar(select(MailMessage).where(MailMessage.message_key == candidate.headers.key))
+                row = session.scalar(
+                    select(MailMessage).where(MailMessage.message_key == candidate.headers.key)
+                )
                 if result.success and result.id and row is not None:
                     row.status = MessageStatus.SAVED.value
                     row.task_id = result.id
@@ -338,14 +392,17 @@ class MailSync:
                     self._refused(report, candidate, result, "Task", payload, session)
 
     def _skip_tasks_in_salesforce(self, ready: list[Candidate], report: FlowReport) -> list[Candidate]:
-        """With a Message-ID field, Tasks already in Salesforce (saved before the hub's state was lost, or by a
-        run that crashed) are recorded rather than written again: one query for all of them. (An upsert would
-        find them too, but would then try to update TaskSubtype, which Salesforce allows on create only.)"""
+        """With a Message-ID field, Tasks already in Salesforce (saved before the hub's state was lost, or by
+        a run that crashed) are recorded rather than written again: one query for all of them. (An upsert
+        would find them too, but would then try to update TaskSubtype, which Salesforce allows on create
+        only.)"""
         field = self.mail.message_id_field
         existing: dict[str, str] = {}
         keys = [candidate.headers.key for candidate in ready]
         for chunk in chunks(keys):
-            for task in self.client.query_all(f"SELECT Id, {field} FROM Task WHERE {field} IN {quote_list(chunk)}"):
+            for task in self.client.query_all(
+                f"SELECT Id, {field} FROM Task WHERE {field} IN {quote_list(chunk)}"
+            ):
                 existing[str(task[field])] = task["Id"]
         if not existing:
             return ready
@@ -353,10 +410,17 @@ class MailSync:
             for candidate in ready:
                 task_id = existing.get(candidate.headers.key)
                 if task_id:
-                    session.add(MailMessage(message_key=candidate.headers.key, message_id=candidate.headers.message_id,
-                                            status=MessageStatus.SAVED.value, task_id=task_id,
-                                            who_id=candidate.who.id if candidate.who else None,
-                                            subject=task_subject(candidate.headers), folder=candidate.ref.folder))
+                    session.add(
+                        MailMessage(
+                            message_key=candidate.headers.key,
+                            message_id=candidate.headers.message_id,
+                            status=MessageStatus.SAVED.value,
+                            task_id=task_id,
+                            who_id=candidate.who.id if candidate.who else None,
+                            subject=task_subject(candidate.headers),
+                            folder=candidate.ref.folder,
+                        )
+                    )
                     report.add("recovered")
         return [candidate for candidate in ready if candidate.headers.key not in existing]
 
@@ -388,16 +452,34 @@ class MailSync:
             raise MailSyncError(f"mail.owner: no active Salesforce user '{self.mail.owner}'")
         return str(user["Id"])
 
-    # -- reporting ---------------------------------------------------------------------------------------------
-    def _problem(self, report: FlowReport, key: str, code: str, message: str, ref: MessageHeaders,
-                 payload: object = None, session: Session | None = None) -> None:
+    # -- reporting -------------------------------------------------------------------------------------------
+    def _problem(
+        self,
+        report: FlowReport,
+        key: str,
+        code: str,
+        message: str,
+        ref: MessageHeaders,
+        payload: object = None,
+        session: Session | None = None,
+    ) -> None:
         where = f"{ref.folder} #{ref.uid}"
         report.problems.append(Problem(key, code, message, where))
         log.warning("mail: %s (%s): %s: %s", key, where, code, message)
 
         def store(into: Session) -> None:
-            repo.record_error(into, report.run_id, FLOW, "to_salesforce", "create", key, None, code, message,
-                              payload=payload if payload is not None else {"folder": ref.folder, "uid": ref.uid})
+            repo.record_error(
+                into,
+                report.run_id,
+                FLOW,
+                "to_salesforce",
+                "create",
+                key,
+                None,
+                code,
+                message,
+                payload=payload if payload is not None else {"folder": ref.folder, "uid": ref.uid},
+            )
 
         if session is not None:
             store(session)
@@ -405,12 +487,26 @@ class MailSync:
             with self.runtime.session() as own:
                 store(own)
 
-    def _refused(self, report: FlowReport, candidate: Candidate, result: WriteResult, what: str,
-                 payload: object = None, session: Session | None = None) -> None:
+    def _refused(
+        self,
+        report: FlowReport,
+        candidate: Candidate,
+        result: WriteResult,
+        what: str,
+        payload: object = None,
+        session: Session | None = None,
+    ) -> None:
         errors = result.errors or [SalesforceError("UNKNOWN_EXCEPTION", "no result")]
         first = errors[0]
-        self._problem(report, candidate.headers.key, first.error_code, f"{what}: {first.message}", candidate.ref,
-                      payload, session)
+        self._problem(
+            report,
+            candidate.headers.key,
+            first.error_code,
+            f"{what}: {first.message}",
+            candidate.ref,
+            payload,
+            session,
+        )
 
 
 def saved_messages(runtime: Runtime, keys: Iterable[str] | None = None) -> list[MailMessage]:
@@ -420,4 +516,3 @@ def saved_messages(runtime: Runtime, keys: Iterable[str] | None = None) -> list[
         if keys is not None:
             query = query.where(MailMessage.message_key.in_(list(keys)))
         return list(session.scalars(query))
-

@@ -1,9 +1,10 @@
 """What the mail and contacts flows remember between runs (tables on the hub's metadata, see ``models``).
 
-- ``sb_mail_messages``: every message saved as a Salesforce Task, by its Message-ID, so that a message moved back
-  and forth, tagged twice, or seen again after a restart is never saved twice. A row is written as ``pending``
-  (and committed) before its Task is created, then marked ``saved`` with the Task's Id: a crash in between
-  leaves a pending row that the next run reconciles against Salesforce instead of creating a second Task.
+- ``sb_mail_messages``: every message saved as a Salesforce Task, by its Message-ID, so that a message moved
+  back and forth, tagged twice, or seen again after a restart is never saved twice. A row is written as
+  ``pending`` (and committed) before its Task is created, then marked ``saved`` with the Task's Id: a crash in
+  between leaves a pending row that the next run reconciles against Salesforce instead of creating a second
+  Task.
 - ``sb_card_links``: a vCard (by UID) and its twin Contact or Lead, with the card's address book, resource
   href and ETag and a hash of what was last synced on each side (echo suppression, as ``sb_links`` does for
   tables). ``sb_links`` has no room for an href and an ETag, hence a table of its own.
@@ -26,7 +27,8 @@ class MessageStatus(StrEnum):
 
 
 class MailMessage(Base):
-    """One message shared with Salesforce; ``message_key`` is its Message-ID (or a digest when it has none)."""
+    """One message shared with Salesforce; ``message_key`` is its Message-ID (or a digest when it has
+    none)."""
 
     __tablename__ = "sb_mail_messages"
 

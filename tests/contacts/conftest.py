@@ -61,9 +61,17 @@ def app_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def sf_client(org: RunningSandbox) -> Iterator[SalesforceClient]:
-    client = SalesforceClient(LoginSettings(login_url=org.url, flow="password", client_id="salesbridge",
-                                            client_secret="salesbridge-secret", username="admin@sandbox.example",
-                                            password="sandbox-pass", verify=str(org.ca_path)))
+    client = SalesforceClient(
+        LoginSettings(
+            login_url=org.url,
+            flow="password",
+            client_id="salesbridge",
+            client_secret="salesbridge-secret",
+            username="admin@sandbox.example",
+            password="sandbox-pass",
+            verify=str(org.ca_path),
+        )
+    )
     try:
         yield client
     finally:

@@ -21,11 +21,25 @@ MKCOL = """<?xml version="1.0" encoding="utf-8"?>
 </D:prop></D:set></D:mkcol>"""
 
 
-def vcard(uid: str, last: str, first: str = "", *, email: str | None = None, org: str | None = None,
-          title: str | None = None, phone: str | None = None, categories: str | None = None,
-          extra: str = "") -> str:
-    lines = ["BEGIN:VCARD", "VERSION:3.0", f"UID:{uid}", f"N:{last};{first};;;",
-             f"FN:{(first + ' ' + last).strip()}"]
+def vcard(
+    uid: str,
+    last: str,
+    first: str = "",
+    *,
+    email: str | None = None,
+    org: str | None = None,
+    title: str | None = None,
+    phone: str | None = None,
+    categories: str | None = None,
+    extra: str = "",
+) -> str:
+    lines = [
+        "BEGIN:VCARD",
+        "VERSION:3.0",
+        f"UID:{uid}",
+        f"N:{last};{first};;;",
+        f"FN:{(first + ' ' + last).strip()}",
+    ]
     if email:
         lines.append(f"EMAIL;TYPE=INTERNET:{email}")
     if org:
@@ -51,7 +65,9 @@ class AddressBookUser:
         self.http = requests.Session()
         self.http.auth = (user.username, user.password)
         self.home = urljoin(server.url, f"{user.username}/")
-        self.http.request("PROPFIND", self.home, headers={"Depth": "0"})  # Radicale makes the home on first use
+        self.http.request(
+            "PROPFIND", self.home, headers={"Depth": "0"}
+        )  # Radicale makes the home on first use
 
     def close(self) -> None:
         self.http.close()
@@ -61,14 +77,16 @@ class AddressBookUser:
 
     def make_book(self, slug: str, name: str) -> str:
         url = self.book_url(slug)
-        response = self.http.request("MKCOL", url, data=MKCOL.format(name=name).encode(),
-                                     headers={"Content-Type": "application/xml"})
+        response = self.http.request(
+            "MKCOL", url, data=MKCOL.format(name=name).encode(), headers={"Content-Type": "application/xml"}
+        )
         assert response.status_code == 201, response.text
         return url
 
     def put(self, book_url: str, name: str, text: str) -> None:
-        response = self.http.put(urljoin(book_url, name), data=text.encode(),
-                                 headers={"Content-Type": "text/vcard"})
+        response = self.http.put(
+            urljoin(book_url, name), data=text.encode(), headers={"Content-Type": "text/vcard"}
+        )
         assert response.status_code in (201, 204), response.text
 
     def get(self, book_url: str, name: str) -> vobject.base.Component:
@@ -103,13 +121,27 @@ class AddressBookUser:
 
 
 def contacts_config(org: RunningSandbox, app_url: str, person: AddressBookUser, **contacts: Any) -> HubConfig:
-    return parse_config({
-        "connections": {
-            "salesforce": {"login_url": org.url, "client_id": "salesbridge", "client_secret": "salesbridge-secret",
-                           "username": "admin@sandbox.example", "password": "sandbox-pass",
-                           "verify": str(org.ca_path)},
-            "app": {"url": app_url},
+    return parse_config(
+        {
+            "connections": {
+                "salesforce": {
+                    "login_url": org.url,
+                    "client_id": "salesbridge",
+                    "client_secret": "salesbridge-secret",
+                    "username": "admin@sandbox.example",
+                    "password": "sandbox-pass",
+                    "verify": str(org.ca_path),
+                },
+                "app": {"url": app_url},
+            },
+            "contacts": {
+                "carddav": {
+                    "url": person.server.url,
+                    "username": person.user.username,
+                    "password": person.user.password,
+                },
+                **contacts,
+            },
         },
-        "contacts": {"carddav": {"url": person.server.url, "username": person.user.username,
-                                 "password": person.user.password}, **contacts},
-    }, "test.yaml")
+        "test.yaml",
+    )

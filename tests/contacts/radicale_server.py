@@ -45,17 +45,34 @@ class RadicaleServer:
 
     def start(self) -> None:
         self.users_file.touch()
-        command = [sys.executable, "-m", "radicale", "--server-hosts", f"127.0.0.1:{self.port}",
-                   "--storage-filesystem-folder", str(self.workdir / "collections"),
-                   "--auth-type", "htpasswd", "--auth-htpasswd-filename", str(self.users_file),
-                   "--auth-htpasswd-encryption", "plain", "--no-auth-htpasswd-cache", "--rights-type", "owner_only",
-                   "--logging-level", "warning"]
+        command = [
+            sys.executable,
+            "-m",
+            "radicale",
+            "--server-hosts",
+            f"127.0.0.1:{self.port}",
+            "--storage-filesystem-folder",
+            str(self.workdir / "collections"),
+            "--auth-type",
+            "htpasswd",
+            "--auth-htpasswd-filename",
+            str(self.users_file),
+            "--auth-htpasswd-encryption",
+            "plain",
+            "--no-auth-htpasswd-cache",
+            "--rights-type",
+            "owner_only",
+            "--logging-level",
+            "warning",
+        ]
         with self.log_file.open("wb") as log:
             self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                pytest.fail(f"Radicale did not start: {self.log_file.read_text(errors='replace')}", pytrace=False)
+                pytest.fail(
+                    f"Radicale did not start: {self.log_file.read_text(errors='replace')}", pytrace=False
+                )
             try:
                 requests.get(self.url, timeout=1)
                 return

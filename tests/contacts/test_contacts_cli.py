@@ -14,24 +14,42 @@ from salesbridge.sandbox.server import RunningSandbox
 
 
 def test_contacts_sync_prints_what_it_did_and_fails_on_a_refused_login(
-        tmp_path: Path, org: RunningSandbox, person: AddressBookUser, sf_client: SalesforceClient) -> None:
+    tmp_path: Path, org: RunningSandbox, person: AddressBookUser, sf_client: SalesforceClient
+) -> None:
     sf_client.create("Account", [{"Name": "Acme"}])
     book = person.make_book("sf", BOOK)
     person.put(book, "ann.vcf", vcard("ann-1", "Archer", "Ann", email="ann@acme.example", org="Acme"))
     config = tmp_path / "salesbridge.yaml"
-    config.write_text(yaml.safe_dump({
-        "connections": {
-            "salesforce": {"login_url": org.url, "client_id": "salesbridge", "client_secret": "salesbridge-secret",
-                           "username": "admin@sandbox.example", "password": "sandbox-pass",
-                           "verify": str(org.ca_path)},
-            "app": {"url": f"sqlite:///{tmp_path / 'hub.db'}"},
-        },
-        "contacts": {"carddav": {"url": person.server.url, "username": person.user.username,
-                                 "password": "${DAV_PASSWORD}"}},
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "connections": {
+                    "salesforce": {
+                        "login_url": org.url,
+                        "client_id": "salesbridge",
+                        "client_secret": "salesbridge-secret",
+                        "username": "admin@sandbox.example",
+                        "password": "sandbox-pass",
+                        "verify": str(org.ca_path),
+                    },
+                    "app": {"url": f"sqlite:///{tmp_path / 'hub.db'}"},
+                },
+                "contacts": {
+                    "carddav": {
+                        "url": person.server.url,
+                        "username": person.user.username,
+                        "password": "${DAV_PASSWORD}",
+                    }
+                },
+            }
+        )
+    )
     runner = CliRunner()
-    result = runner.invoke(app, ["contacts", "sync", "-c", str(config)],
-                           env={"DAV_PASSWORD": person.user.password, "COLUMNS": "200"})
+    result = runner.invoke(
+        app,
+        ["contacts", "sync", "-c", str(config)],
+        env={"DAV_PASSWORD": person.user.password, "COLUMNS": "200"},
+    )
     assert result.exit_code == 0, result.output
     output = " ".join(result.output.split())
     assert "contacts run 1: succeeded" in output and "created in salesforce │ 1" in output

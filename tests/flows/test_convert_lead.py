@@ -1,5 +1,5 @@
-"""Lead conversion from the hub against the sandbox: with and without an Opportunity, into an existing Account,
-with a notification, refused for a converted Lead, and the ``salesbridge convert-lead`` command."""
+"""Lead conversion from the hub against the sandbox: with and without an Opportunity, into an existing
+Account, with a notification, refused for a converted Lead, and the ``salesbridge convert-lead`` command."""
 
 from __future__ import annotations
 
@@ -26,9 +26,17 @@ STATUS = "Closed - Converted"
 
 @pytest.fixture
 def client(sandbox: RunningSandbox) -> Iterator[SalesforceClient]:
-    client = SalesforceClient(LoginSettings(login_url=sandbox.url, flow="password", client_id="salesbridge",
-                                            client_secret="salesbridge-secret", username="admin@sandbox.example",
-                                            password="sandbox-pass", verify=str(sandbox.ca_path)))
+    client = SalesforceClient(
+        LoginSettings(
+            login_url=sandbox.url,
+            flow="password",
+            client_id="salesbridge",
+            client_secret="salesbridge-secret",
+            username="admin@sandbox.example",
+            password="sandbox-pass",
+            verify=str(sandbox.ca_path),
+        )
+    )
     try:
         yield client
     finally:
@@ -46,24 +54,49 @@ def hub_db(tmp_path: Path) -> Iterator[Engine]:
 
 
 def new_lead(client: SalesforceClient, **fields: object) -> str:
-    [result] = client.create("Lead", [{"LastName": "Quinn", "FirstName": "Quin", "Company": "Quill Co",
-                                       "Email": "quin@quill.example", **fields}])
+    [result] = client.create(
+        "Lead",
+        [
+            {
+                "LastName": "Quinn",
+                "FirstName": "Quin",
+                "Company": "Quill Co",
+                "Email": "quin@quill.example",
+                **fields,
+            }
+        ],
+    )
     assert result.success and result.id
     return result.id
 
 
 def test_a_lead_becomes_a_contact_at_a_new_account_with_an_opportunity(
-        client: SalesforceClient, sandbox: RunningSandbox, hub_db: Engine) -> None:
+    client: SalesforceClient, sandbox: RunningSandbox, hub_db: Engine
+) -> None:
     lead_id = new_lead(client)
-    result = convert_lead(client, lead_id, converted_status=STATUS, opportunity_name="Quill renewal", engine=hub_db)
+    result = convert_lead(
+        client, lead_id, converted_status=STATUS, opportunity_name="Quill renewal", engine=hub_db
+    )
 
-    lead = client.get("Lead", lead_id, ["IsConverted", "Status", "ConvertedContactId", "ConvertedAccountId",
-                                        "ConvertedOpportunityId"])
-    assert lead == {**lead, "IsConverted": True, "Status": STATUS, "ConvertedContactId": result.contact_id,
-                    "ConvertedAccountId": result.account_id, "ConvertedOpportunityId": result.opportunity_id}
+    lead = client.get(
+        "Lead",
+        lead_id,
+        ["IsConverted", "Status", "ConvertedContactId", "ConvertedAccountId", "ConvertedOpportunityId"],
+    )
+    assert lead == {
+        **lead,
+        "IsConverted": True,
+        "Status": STATUS,
+        "ConvertedContactId": result.contact_id,
+        "ConvertedAccountId": result.account_id,
+        "ConvertedOpportunityId": result.opportunity_id,
+    }
     contact = client.get("Contact", result.contact_id, ["LastName", "Email", "AccountId"])
-    assert (contact["LastName"], contact["Email"], contact["AccountId"]) == ("Quinn", "quin@quill.example",
-                                                                             result.account_id)
+    assert (contact["LastName"], contact["Email"], contact["AccountId"]) == (
+        "Quinn",
+        "quin@quill.example",
+        result.account_id,
+    )
     assert client.get("Account", result.account_id, ["Name"])["Name"] == "Quill Co"
     opportunity = client.get("Opportunity", result.opportunity_id or "", ["Name", "AccountId"])
     assert (opportunity["Name"], opportunity["AccountId"]) == ("Quill renewal", result.account_id)
@@ -71,15 +104,26 @@ def test_a_lead_becomes_a_contact_at_a_new_account_with_an_opportunity(
     with Session(hub_db) as session:
         [event] = session.scalars(select(Event)).all()
     assert (event.flow, event.kind, event.sf_id, event.details["contactId"]) == (
-        "convert_lead", "converted", lead_id, result.contact_id)
+        "convert_lead",
+        "converted",
+        lead_id,
+        result.contact_id,
+    )
 
 
 def test_without_an_opportunity_into_an_existing_account_with_a_notification(
-        client: SalesforceClient, sandbox: RunningSandbox) -> None:
+    client: SalesforceClient, sandbox: RunningSandbox
+) -> None:
     account_id = client.create("Account", [{"Name": "Existing Ltd"}])[0].id
     lead_id = new_lead(client)
-    result = convert_lead(client, lead_id, converted_status=STATUS, account_id=account_id,
-                          create_opportunity=False, notify_owner=True)
+    result = convert_lead(
+        client,
+        lead_id,
+        converted_status=STATUS,
+        account_id=account_id,
+        create_opportunity=False,
+        notify_owner=True,
+    )
     assert result.account_id == account_id and result.opportunity_id is None
     assert client.query_all("SELECT Id FROM Opportunity") == []
     assert client.get("Contact", result.contact_id, ["AccountId"])["AccountId"] == account_id
@@ -112,8 +156,18 @@ def test_salesforce_refusals_and_unknown_leads_are_clear_errors(client: Salesfor
 def test_cards_linked_to_the_lead_follow_the_contact(client: SalesforceClient, hub_db: Engine) -> None:
     lead_id = new_lead(client)
     with Session(hub_db) as session, session.begin():
-        session.add(CardLink(uid="card-1", address_book="http://dav/book/", href="http://dav/book/card-1.vcf",
-                             etag='"1"', sf_object="Lead", sf_id=lead_id, card_hash="x", sf_hash="y"))
+        session.add(
+            CardLink(
+                uid="card-1",
+                address_book="http://dav/book/",
+                href="http://dav/book/card-1.vcf",
+                etag='"1"',
+                sf_object="Lead",
+                sf_id=lead_id,
+                card_hash="x",
+                sf_hash="y",
+            )
+        )
     result = convert_lead(client, lead_id, converted_status=STATUS, create_opportunity=False, engine=hub_db)
     assert result.relinked_cards == 1
     with Session(hub_db) as session:
@@ -123,20 +177,36 @@ def test_cards_linked_to_the_lead_follow_the_contact(client: SalesforceClient, h
 
 def test_the_convert_lead_command(tmp_path: Path, sandbox: RunningSandbox, client: SalesforceClient) -> None:
     config = tmp_path / "salesbridge.yaml"
-    config.write_text(yaml.safe_dump({"connections": {
-        "salesforce": {"login_url": sandbox.url, "client_id": "salesbridge", "client_secret": "salesbridge-secret",
-                       "username": "admin@sandbox.example", "password": "sandbox-pass",
-                       "verify": str(sandbox.ca_path)},
-        "app": {"url": f"sqlite:///{tmp_path / 'hub.db'}"}}}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "connections": {
+                    "salesforce": {
+                        "login_url": sandbox.url,
+                        "client_id": "salesbridge",
+                        "client_secret": "salesbridge-secret",
+                        "username": "admin@sandbox.example",
+                        "password": "sandbox-pass",
+                        "verify": str(sandbox.ca_path),
+                    },
+                    "app": {"url": f"sqlite:///{tmp_path / 'hub.db'}"},
+                }
+            }
+        )
+    )
     lead_id = new_lead(client)
     runner = CliRunner()
-    result = runner.invoke(app, ["convert-lead", lead_id, "--status", STATUS, "--no-opportunity", "--notify",
-                                 "-c", str(config)], env={"COLUMNS": "200"})
+    result = runner.invoke(
+        app,
+        ["convert-lead", lead_id, "--status", STATUS, "--no-opportunity", "--notify", "-c", str(config)],
+        env={"COLUMNS": "200"},
+    )
     assert result.exit_code == 0, result.output
     contact_id = client.get("Lead", lead_id, ["ConvertedContactId"])["ConvertedContactId"]
     assert contact_id and contact_id in result.output and "(none)" in result.output
-    again = runner.invoke(app, ["convert-lead", lead_id, "--status", STATUS, "-c", str(config)],
-                          env={"COLUMNS": "200"})
+    again = runner.invoke(
+        app, ["convert-lead", lead_id, "--status", STATUS, "-c", str(config)], env={"COLUMNS": "200"}
+    )
     assert again.exit_code == 1
     assert "ALREADY_CONVERTED" in again.output
     engine = create_engine(f"sqlite:///{tmp_path / 'hub.db'}")

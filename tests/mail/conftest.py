@@ -57,7 +57,8 @@ def org() -> Iterator[RunningSandbox]:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def app_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The hub's database: a SQLite file, or an isolated schema on the test PostgreSQL (fails when missing)."""
+    """The hub's database: a SQLite file, or an isolated schema on the test PostgreSQL (fails when
+    missing)."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'hub.db'}"
         return
@@ -69,9 +70,17 @@ def app_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 def sf_client(org: RunningSandbox) -> Iterator[SalesforceClient]:
     from salesbridge.salesforce import LoginSettings
 
-    client = SalesforceClient(LoginSettings(login_url=org.url, flow="password", client_id="salesbridge",
-                                            client_secret="salesbridge-secret", username="admin@sandbox.example",
-                                            password="sandbox-pass", verify=str(org.ca_path)))
+    client = SalesforceClient(
+        LoginSettings(
+            login_url=org.url,
+            flow="password",
+            client_id="salesbridge",
+            client_secret="salesbridge-secret",
+            username="admin@sandbox.example",
+            password="sandbox-pass",
+            verify=str(org.ca_path),
+        )
+    )
     try:
         yield client
     finally:

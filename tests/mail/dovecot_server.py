@@ -1,10 +1,9 @@
 """A private Dovecot IMAP server for the tests: Debian's ``dovecot`` binary, our own config in a temp dir.
 
 Nothing of the system's Dovecot is used (no /etc/dovecot, no system service): the server listens on a free
-loopback port, keeps mail as maildirs in the temp dir and lets in any user name with the server's one password (a static
-passdb), so that each test logs in as a fresh user with an empty mailbox. A missing binary fails the tests with
-the command that installs it; it never skips them.
-"""
+loopback port, keeps mail as maildirs in the temp dir and lets in any user name with the server's one password
+(a static passdb), so that each test logs in as a fresh user with an empty mailbox. A missing binary fails the
+tests with the command that installs it; it never skips them."""
 
 from __future__ import annotations
 
@@ -20,19 +19,23 @@ from pathlib import Path
 
 import pytest
 
-INSTALL_HINT = ("install it with `DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "
-                "dovecot-imapd` (./scripts/test does this when it is missing)")
+INSTALL_HINT = (
+    "install it with `DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "
+    "dovecot-imapd` (./scripts/test does this when it is missing)"
+)
 #: How long to wait for a just-started server to accept connections before the test fails (not an assertion
 #: on timing: the tests only start once it answers).
 START_TIMEOUT = 30.0
 
 
 def dovecot_binary() -> str:
-    found = shutil.which("dovecot") or next((path for path in ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot")
-                                             if os.access(path, os.X_OK)), None)
+    found = shutil.which("dovecot") or next(
+        (path for path in ("/usr/sbin/dovecot", "/usr/local/sbin/dovecot") if os.access(path, os.X_OK)), None
+    )
     if found is None:
-        pytest.fail(f"the mail tests need Dovecot and no `dovecot` binary was found: {INSTALL_HINT}",
-                    pytrace=False)
+        pytest.fail(
+            f"the mail tests need Dovecot and no `dovecot` binary was found: {INSTALL_HINT}", pytrace=False
+        )
     return found
 
 
@@ -62,7 +65,8 @@ class DovecotServer:
         self._process: subprocess.Popen[bytes] | None = None
 
     def _identity(self) -> tuple[str, int, int]:
-        """Who owns mail: as root, Dovecot's own ``dovecot`` user (mail is never accessed as root); else us."""
+        """Who owns mail: as root, Dovecot's own ``dovecot`` user (mail is never accessed as root); else
+        us."""
         entry = pwd.getpwnam("dovecot") if os.geteuid() == 0 else pwd.getpwuid(os.geteuid())
         return entry.pw_name, entry.pw_uid, entry.pw_gid
 
@@ -73,7 +77,9 @@ class DovecotServer:
         if os.geteuid() == 0:  # Dovecot's unprivileged processes reach the mail, which its user owns
             self.workdir.chmod(0o711)
             os.chown(mail_root, uid, gid)
-        internal = "" if os.geteuid() == 0 else f"default_internal_user = {user}\ndefault_login_user = {user}\n"
+        internal = (
+            "" if os.geteuid() == 0 else f"default_internal_user = {user}\ndefault_login_user = {user}\n"
+        )
         self.config_file.write_text(f"""\
 protocols = imap
 listen = 127.0.0.1
@@ -121,8 +127,9 @@ service anvil {{
     def start(self) -> None:
         binary = dovecot_binary()
         self.write_config()
-        self._process = subprocess.Popen([binary, "-F", "-c", str(self.config_file)], stdout=subprocess.PIPE,
-                                         stderr=subprocess.STDOUT)
+        self._process = subprocess.Popen(
+            [binary, "-F", "-c", str(self.config_file)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self._process.poll() is not None:

@@ -1,4 +1,5 @@
-"""Helpers for the mail tests: a mail client's moves (append, tag, move) and a hub config for the mail flow."""
+"""Helpers for the mail tests: a mail client's moves (append, tag, move) and a hub config for the mail
+flow."""
 
 from __future__ import annotations
 
@@ -17,9 +18,17 @@ from salesbridge.sync.config import HubConfig, parse_config
 FOLDER = "Salesforce Emails"
 
 
-def make_message(sender: str, to: str, subject: str, body: str = "Hello from the test.", *,
-                 message_id: str | None = None, cc: str | None = None, html: str | None = None,
-                 date: datetime | None = None) -> bytes:
+def make_message(
+    sender: str,
+    to: str,
+    subject: str,
+    body: str = "Hello from the test.",
+    *,
+    message_id: str | None = None,
+    cc: str | None = None,
+    html: str | None = None,
+    date: datetime | None = None,
+) -> bytes:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
@@ -75,15 +84,32 @@ class MailClient:
         return data[0].decode()
 
 
-def mail_config(org: RunningSandbox, app_url: str, server: DovecotServer, user: MailUser,
-                **mail: Any) -> HubConfig:
-    return parse_config({
-        "connections": {
-            "salesforce": {"login_url": org.url, "client_id": "salesbridge", "client_secret": "salesbridge-secret",
-                           "username": "admin@sandbox.example", "password": "sandbox-pass",
-                           "verify": str(org.ca_path)},
-            "app": {"url": app_url},
+def mail_config(
+    org: RunningSandbox, app_url: str, server: DovecotServer, user: MailUser, **mail: Any
+) -> HubConfig:
+    return parse_config(
+        {
+            "connections": {
+                "salesforce": {
+                    "login_url": org.url,
+                    "client_id": "salesbridge",
+                    "client_secret": "salesbridge-secret",
+                    "username": "admin@sandbox.example",
+                    "password": "sandbox-pass",
+                    "verify": str(org.ca_path),
+                },
+                "app": {"url": app_url},
+            },
+            "mail": {
+                "imap": {
+                    "host": "127.0.0.1",
+                    "port": server.port,
+                    "username": user.username,
+                    "password": user.password,
+                    "ssl": False,
+                },
+                **mail,
+            },
         },
-        "mail": {"imap": {"host": "127.0.0.1", "port": server.port, "username": user.username,
-                          "password": user.password, "ssl": False}, **mail},
-    }, "test.yaml")
+        "test.yaml",
+    )

@@ -16,18 +16,37 @@ from salesbridge.sandbox.server import RunningSandbox
 runner = CliRunner()
 
 
-def write_config(tmp_path: Path, org: RunningSandbox, dovecot: DovecotServer, user: MailUser, **mail: object) -> Path:
+def write_config(
+    tmp_path: Path, org: RunningSandbox, dovecot: DovecotServer, user: MailUser, **mail: object
+) -> Path:
     path = tmp_path / "salesbridge.yaml"
-    path.write_text(yaml.safe_dump({
-        "connections": {
-            "salesforce": {"login_url": org.url, "client_id": "salesbridge", "client_secret": "salesbridge-secret",
-                           "username": "admin@sandbox.example", "password": "sandbox-pass",
-                           "verify": str(org.ca_path)},
-            "app": {"url": f"sqlite:///{tmp_path / 'hub.db'}"},
-        },
-        "mail": {"imap": {"host": "127.0.0.1", "port": dovecot.port, "username": user.username,
-                          "password": "${IMAP_PASSWORD}", "ssl": False}, **mail},
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "connections": {
+                    "salesforce": {
+                        "login_url": org.url,
+                        "client_id": "salesbridge",
+                        "client_secret": "salesbridge-secret",
+                        "username": "admin@sandbox.example",
+                        "password": "sandbox-pass",
+                        "verify": str(org.ca_path),
+                    },
+                    "app": {"url": f"sqlite:///{tmp_path / 'hub.db'}"},
+                },
+                "mail": {
+                    "imap": {
+                        "host": "127.0.0.1",
+                        "port": dovecot.port,
+                        "username": user.username,
+                        "password": "${IMAP_PASSWORD}",
+                        "ssl": False,
+                    },
+                    **mail,
+                },
+            }
+        )
+    )
     return path
 
 
@@ -36,12 +55,21 @@ def invoke(*args: object, password: str) -> object:
 
 
 def test_mail_sync_prints_what_it_saved_and_reports_problems(
-        tmp_path: Path, org: RunningSandbox, dovecot: DovecotServer, mail_user: MailUser, mail_client: MailClient,
-        sf_client: SalesforceClient) -> None:
+    tmp_path: Path,
+    org: RunningSandbox,
+    dovecot: DovecotServer,
+    mail_user: MailUser,
+    mail_client: MailClient,
+    sf_client: SalesforceClient,
+) -> None:
     sf_client.create("Contact", [{"LastName": "Ode", "Email": "ode@cli.example"}])
     mail_client.create_folder(FOLDER)
-    mail_client.append(FOLDER, make_message("ode@cli.example", mail_user.username, "CLI", message_id="<cli@1>"))
-    mail_client.append(FOLDER, make_message("stranger@cli.example", mail_user.username, "?", message_id="<cli@2>"))
+    mail_client.append(
+        FOLDER, make_message("ode@cli.example", mail_user.username, "CLI", message_id="<cli@1>")
+    )
+    mail_client.append(
+        FOLDER, make_message("stranger@cli.example", mail_user.username, "?", message_id="<cli@2>")
+    )
     config = write_config(tmp_path, org, dovecot, mail_user, unmatched="error")
 
     result = invoke("mail", "sync", "-c", config, password=mail_user.password)
@@ -53,12 +81,15 @@ def test_mail_sync_prints_what_it_saved_and_reports_problems(
 
     listed = invoke("errors", "-c", config, password=mail_user.password)
     assert "NO_MATCHING_RECORD" in listed.output
-    retried = invoke("retry", "-c", config, password=mail_user.password)  # not a table flow: left to mail sync
+    retried = invoke(
+        "retry", "-c", config, password=mail_user.password
+    )  # not a table flow: left to mail sync
     assert retried.exit_code == 0, retried.output
 
 
 def test_mail_sync_fails_with_exit_1_when_the_mailbox_refuses_the_login(
-        tmp_path: Path, org: RunningSandbox, dovecot: DovecotServer, mail_user: MailUser) -> None:
+    tmp_path: Path, org: RunningSandbox, dovecot: DovecotServer, mail_user: MailUser
+) -> None:
     config = write_config(tmp_path, org, dovecot, mail_user)
     result = invoke("mail", "sync", "-c", config, password="wrong")
     assert result.exit_code == 1
@@ -66,7 +97,8 @@ def test_mail_sync_fails_with_exit_1_when_the_mailbox_refuses_the_login(
 
 
 def test_mail_sync_without_a_mail_section_is_a_configuration_error(
-        tmp_path: Path, org: RunningSandbox, dovecot: DovecotServer, mail_user: MailUser) -> None:
+    tmp_path: Path, org: RunningSandbox, dovecot: DovecotServer, mail_user: MailUser
+) -> None:
     config = write_config(tmp_path, org, dovecot, mail_user)
     data = yaml.safe_load(config.read_text())
     del data["mail"]

@@ -20,35 +20,64 @@ from salesbridge.sync.connect import salesforce_client
 def people(sf_client: SalesforceClient) -> dict[str, str]:
     """A Contact at an Account and a Lead, known by their e-mail addresses."""
     account = sf_client.create("Account", [{"Name": "Acme"}])[0].id
-    contact = sf_client.create("Contact", [{"LastName": "Archer", "FirstName": "Ann", "Email": "ann@acme.example",
-                                            "AccountId": account}])[0].id
-    lead = sf_client.create("Lead", [{"LastName": "Lee", "Company": "Leads Ltd", "Email": "lou@leads.example"}])[0].id
+    contact = sf_client.create(
+        "Contact",
+        [{"LastName": "Archer", "FirstName": "Ann", "Email": "ann@acme.example", "AccountId": account}],
+    )[0].id
+    lead = sf_client.create(
+        "Lead", [{"LastName": "Lee", "Company": "Leads Ltd", "Email": "lou@leads.example"}]
+    )[0].id
     assert account and contact and lead
     return {"account": account, "contact": contact, "lead": lead}
 
 
 def tasks(client: SalesforceClient) -> list[dict[str, Any]]:
-    return client.query_all("SELECT Id, WhoId, WhatId, Subject, Status, ActivityDate, Description, TaskSubtype "
-                            "FROM Task ORDER BY CreatedDate, Id")
+    return client.query_all(
+        "SELECT Id, WhoId, WhatId, Subject, Status, ActivityDate, Description, TaskSubtype "
+        "FROM Task ORDER BY CreatedDate, Id"
+    )
 
 
 def record_errors(app_url: str) -> list[dict[str, Any]]:
     engine = create_engine(app_url)
     try:
         with engine.connect() as connection:
-            return [dict(row._mapping) for row in connection.execute(text(
-                "SELECT flow, app_key, error_code, message, status, attempts FROM sb_record_errors ORDER BY id"))]
+            return [
+                dict(row._mapping)
+                for row in connection.execute(
+                    text(
+                        "SELECT flow, app_key, error_code, message, status, attempts "
+                        "FROM sb_record_errors ORDER BY id"
+                    )
+                )
+            ]
     finally:
         engine.dispose()
 
 
 def test_a_message_moved_to_the_folder_is_saved_as_a_completed_task_once(
-        org: RunningSandbox, app_url: str, dovecot: DovecotServer, mail_user: MailUser, mail_client: MailClient,
-        sf_client: SalesforceClient, people: dict[str, str]) -> None:
+    org: RunningSandbox,
+    app_url: str,
+    dovecot: DovecotServer,
+    mail_user: MailUser,
+    mail_client: MailClient,
+    sf_client: SalesforceClient,
+    people: dict[str, str],
+) -> None:
     config = mail_config(org, app_url, dovecot, mail_user)
-    mail_client.append("INBOX", make_message("Ann Archer <Ann@Acme.example>", mail_user.username, "Renewal terms",
-                                             "Can we talk about the renewal?\nBest, Ann", message_id="<m1@acme>"))
-    mail_client.append("INBOX", make_message("Someone <else@nowhere.example>", mail_user.username, "Unshared"))
+    mail_client.append(
+        "INBOX",
+        make_message(
+            "Ann Archer <Ann@Acme.example>",
+            mail_user.username,
+            "Renewal terms",
+            "Can we talk about the renewal?\nBest, Ann",
+            message_id="<m1@acme>",
+        ),
+    )
+    mail_client.append(
+        "INBOX", make_message("Someone <else@nowhere.example>", mail_user.username, "Unshared")
+    )
     first = sync_mail(config)
     assert first.count("saved") == 0 and first.status == "succeeded"
     assert tasks(sf_client) == []
@@ -76,8 +105,14 @@ def test_a_message_moved_to_the_folder_is_saved_as_a_completed_task_once(
 
 
 def test_a_message_tagged_with_the_keyword_is_saved_and_a_copy_in_the_folder_is_not_saved_again(
-        org: RunningSandbox, app_url: str, dovecot: DovecotServer, mail_user: MailUser, mail_client: MailClient,
-        sf_client: SalesforceClient, people: dict[str, str]) -> None:
+    org: RunningSandbox,
+    app_url: str,
+    dovecot: DovecotServer,
+    mail_user: MailUser,
+    mail_client: MailClient,
+    sf_client: SalesforceClient,
+    people: dict[str, str],
+) -> None:
     config = mail_config(org, app_url, dovecot, mail_user)
     mail_client.create_folder("Projects/Ünïcode")
     raw = make_message("lou@leads.example", mail_user.username, "Pricing", message_id="<tagged@leads>")
@@ -100,20 +135,29 @@ def test_a_message_tagged_with_the_keyword_is_saved_and_a_copy_in_the_folder_is_
 
 
 def test_matching_is_batched_one_query_per_object_for_all_messages(
-        org: RunningSandbox, app_url: str, dovecot: DovecotServer, mail_user: MailUser, mail_client: MailClient,
-        sf_client: SalesforceClient) -> None:
+    org: RunningSandbox,
+    app_url: str,
+    dovecot: DovecotServer,
+    mail_user: MailUser,
+    mail_client: MailClient,
+    sf_client: SalesforceClient,
+) -> None:
     contacts = [{"LastName": f"Person {n}", "Email": f"p{n}@corp.example"} for n in range(25)]
     assert all(result.success for result in sf_client.create("Contact", contacts))
     mail_client.create_folder(FOLDER)
     for n in range(25):
-        mail_client.append(FOLDER, make_message(f"p{n}@corp.example", mail_user.username, f"Note {n}",
-                                                message_id=f"<n{n}@corp>"))
+        mail_client.append(
+            FOLDER,
+            make_message(f"p{n}@corp.example", mail_user.username, f"Note {n}", message_id=f"<n{n}@corp>"),
+        )
     config = mail_config(org, app_url, dovecot, mail_user)
     report = sync_mail(config)
     assert report.count("saved") == 25
     # one Contact query for the 25 addresses, one Task create through Collections; no Lead query is needed
     assert report.api_calls == 2
-    assert sorted(task["Subject"] for task in tasks(sf_client)) == sorted(f"Email: Note {n}" for n in range(25))
+    assert sorted(task["Subject"] for task in tasks(sf_client)) == sorted(
+        f"Email: Note {n}" for n in range(25)
+    )
 
 
 class CrashAfterCreate(Exception):
@@ -121,12 +165,23 @@ class CrashAfterCreate(Exception):
 
 
 def test_a_crash_after_creating_tasks_does_not_save_them_twice(
-        org: RunningSandbox, app_url: str, dovecot: DovecotServer, mail_user: MailUser, mail_client: MailClient,
-        sf_client: SalesforceClient, people: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    org: RunningSandbox,
+    app_url: str,
+    dovecot: DovecotServer,
+    mail_user: MailUser,
+    mail_client: MailClient,
+    sf_client: SalesforceClient,
+    people: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     config = mail_config(org, app_url, dovecot, mail_user)
     mail_client.create_folder(FOLDER)
-    mail_client.append(FOLDER, make_message("ann@acme.example", mail_user.username, "Crashy", message_id="<c@1>"))
-    mail_client.append(FOLDER, make_message("lou@leads.example", mail_user.username, "Crashy", message_id="<c@2>"))
+    mail_client.append(
+        FOLDER, make_message("ann@acme.example", mail_user.username, "Crashy", message_id="<c@1>")
+    )
+    mail_client.append(
+        FOLDER, make_message("lou@leads.example", mail_user.username, "Crashy", message_id="<c@2>")
+    )
     client = salesforce_client(config)
     real_create = client.create
 
@@ -146,11 +201,19 @@ def test_a_crash_after_creating_tasks_does_not_save_them_twice(
 
 
 def test_tasks_are_upserted_by_message_id_when_a_field_is_configured(
-        org: RunningSandbox, app_url: str, dovecot: DovecotServer, mail_user: MailUser, mail_client: MailClient,
-        sf_client: SalesforceClient, people: dict[str, str]) -> None:
+    org: RunningSandbox,
+    app_url: str,
+    dovecot: DovecotServer,
+    mail_user: MailUser,
+    mail_client: MailClient,
+    sf_client: SalesforceClient,
+    people: dict[str, str],
+) -> None:
     config = mail_config(org, app_url, dovecot, mail_user, message_id_field="Email_Message_Id__c")
     mail_client.create_folder(FOLDER)
-    mail_client.append(FOLDER, make_message("ann@acme.example", mail_user.username, "Keyed", message_id="<k@1>"))
+    mail_client.append(
+        FOLDER, make_message("ann@acme.example", mail_user.username, "Keyed", message_id="<k@1>")
+    )
     assert sync_mail(config).count("saved") == 1
     engine = create_engine(app_url)
     with engine.begin() as connection:  # forget the message, as if the state were lost
@@ -163,11 +226,18 @@ def test_tasks_are_upserted_by_message_id_when_a_field_is_configured(
 
 
 def test_unmatched_senders_are_skipped_by_default_and_saved_once_they_are_known(
-        org: RunningSandbox, app_url: str, dovecot: DovecotServer, mail_user: MailUser, mail_client: MailClient,
-        sf_client: SalesforceClient) -> None:
+    org: RunningSandbox,
+    app_url: str,
+    dovecot: DovecotServer,
+    mail_user: MailUser,
+    mail_client: MailClient,
+    sf_client: SalesforceClient,
+) -> None:
     config = mail_config(org, app_url, dovecot, mail_user)
     mail_client.create_folder(FOLDER)
-    mail_client.append(FOLDER, make_message("new@startup.example", mail_user.username, "Hello", message_id="<u@1>"))
+    mail_client.append(
+        FOLDER, make_message("new@startup.example", mail_user.username, "Hello", message_id="<u@1>")
+    )
     report = sync_mail(config)
     assert report.count("unmatched") == 1 and report.count("saved") == 0 and report.status == "succeeded"
     assert tasks(sf_client) == [] and record_errors(app_url) == []
@@ -178,34 +248,59 @@ def test_unmatched_senders_are_skipped_by_default_and_saved_once_they_are_known(
 
 
 def test_unmatched_senders_become_leads_when_configured_one_lead_per_address(
-        org: RunningSandbox, app_url: str, dovecot: DovecotServer, mail_user: MailUser, mail_client: MailClient,
-        sf_client: SalesforceClient) -> None:
+    org: RunningSandbox,
+    app_url: str,
+    dovecot: DovecotServer,
+    mail_user: MailUser,
+    mail_client: MailClient,
+    sf_client: SalesforceClient,
+) -> None:
     config = mail_config(org, app_url, dovecot, mail_user, unmatched="lead", lead_source="Other")
     mail_client.create_folder(FOLDER)
     for n in range(2):
-        mail_client.append(FOLDER, make_message("Nina Novak <nina@novel.example>", mail_user.username,
-                                                f"Intro {n}", message_id=f"<l@{n}>"))
+        mail_client.append(
+            FOLDER,
+            make_message(
+                "Nina Novak <nina@novel.example>", mail_user.username, f"Intro {n}", message_id=f"<l@{n}>"
+            ),
+        )
     report = sync_mail(config)
     assert report.count("leads_created") == 1 and report.count("saved") == 2
     [lead] = sf_client.query_all("SELECT Id, FirstName, LastName, Company, Email, LeadSource FROM Lead")
     assert (lead["FirstName"], lead["LastName"], lead["Company"], lead["Email"], lead["LeadSource"]) == (
-        "Nina", "Novak", "novel.example", "nina@novel.example", "Other")
+        "Nina",
+        "Novak",
+        "novel.example",
+        "nina@novel.example",
+        "Other",
+    )
     assert {task["WhoId"] for task in tasks(sf_client)} == {lead["Id"]}
 
 
 def test_unmatched_senders_are_record_errors_when_configured_and_resolved_once_saved(
-        org: RunningSandbox, app_url: str, dovecot: DovecotServer, mail_user: MailUser, mail_client: MailClient,
-        sf_client: SalesforceClient) -> None:
+    org: RunningSandbox,
+    app_url: str,
+    dovecot: DovecotServer,
+    mail_user: MailUser,
+    mail_client: MailClient,
+    sf_client: SalesforceClient,
+) -> None:
     config = mail_config(org, app_url, dovecot, mail_user, unmatched="error")
     mail_client.create_folder(FOLDER)
-    mail_client.append(FOLDER, make_message("who@unknown.example", mail_user.username, "Hm", message_id="<e@1>"))
+    mail_client.append(
+        FOLDER, make_message("who@unknown.example", mail_user.username, "Hm", message_id="<e@1>")
+    )
     report = sync_mail(config)
     assert report.status == "partial"
     [problem] = report.problems
     assert problem.error_code == "NO_MATCHING_RECORD" and "who@unknown.example" in problem.message
     [error] = record_errors(app_url)
     assert (error["flow"], error["app_key"], error["error_code"], error["status"]) == (
-        "mail", "<e@1>", "NO_MATCHING_RECORD", "open")
+        "mail",
+        "<e@1>",
+        "NO_MATCHING_RECORD",
+        "open",
+    )
     assert tasks(sf_client) == []
 
     sf_client.create("Lead", [{"LastName": "Who", "Company": "Unknown", "Email": "who@unknown.example"}])
@@ -214,15 +309,28 @@ def test_unmatched_senders_are_record_errors_when_configured_and_resolved_once_s
 
 
 def test_a_malformed_message_is_reported_and_does_not_stop_the_others(
-        org: RunningSandbox, app_url: str, dovecot: DovecotServer, mail_user: MailUser, mail_client: MailClient,
-        sf_client: SalesforceClient, people: dict[str, str]) -> None:
+    org: RunningSandbox,
+    app_url: str,
+    dovecot: DovecotServer,
+    mail_user: MailUser,
+    mail_client: MailClient,
+    sf_client: SalesforceClient,
+    people: dict[str, str],
+) -> None:
     config = mail_config(org, app_url, dovecot, mail_user)
     mail_client.create_folder(FOLDER)
     mail_client.append(FOLDER, b"Subject: no sender\r\nMessage-ID: <bad@1>\r\n\r\nwho sent this?\r\n")
     mail_client.append(FOLDER, b"From: \r\nTo: \x00\x01\r\nSubject: =?broken?Q?x\r\n\r\n\r\n")
-    mail_client.append(FOLDER, make_message("ann@acme.example", mail_user.username, "Fine", message_id="<ok@1>",
-                                            html="<html><style>p{}</style><body><p>Hello&nbsp;<b>Ann</b></p>"
-                                                 "<p>Line two</p></body></html>"))
+    mail_client.append(
+        FOLDER,
+        make_message(
+            "ann@acme.example",
+            mail_user.username,
+            "Fine",
+            message_id="<ok@1>",
+            html="<html><style>p{}</style><body><p>Hello&nbsp;<b>Ann</b></p><p>Line two</p></body></html>",
+        ),
+    )
     report = sync_mail(config)
     assert report.count("saved") == 1
     assert report.status == "partial"
@@ -235,8 +343,13 @@ def test_a_malformed_message_is_reported_and_does_not_stop_the_others(
 
 
 def test_an_unreachable_mailbox_fails_the_run_with_a_clear_error(
-        org: RunningSandbox, app_url: str, dovecot: DovecotServer, mail_user: MailUser) -> None:
+    org: RunningSandbox, app_url: str, dovecot: DovecotServer, mail_user: MailUser
+) -> None:
     wrong = MailUser(mail_user.username, "not-the-password")
     report = sync_mail(mail_config(org, app_url, dovecot, wrong))
     assert report.status == "failed"
-    assert report.error is not None and "IMAP login refused" in report.error and "not-the-password" not in report.error
+    assert (
+        report.error is not None
+        and "IMAP login refused" in report.error
+        and "not-the-password" not in report.error
+    )

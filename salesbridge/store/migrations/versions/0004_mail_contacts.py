@@ -23,8 +23,10 @@ def _id() -> sa.types.TypeEngine[int]:
 
 
 def _timestamps() -> list[sa.Column[object]]:
-    return [sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-            sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False)]
+    return [
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    ]
 
 
 def upgrade() -> None:
