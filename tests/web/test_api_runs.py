@@ -204,4 +204,7 @@ def test_without_a_valid_config_the_hub_endpoints_answer_503(tmp_path: Path) -> 
         web.config_path.write_text("connections: {}\nflows: []\n", encoding="utf-8")
         invalid = web.client.get("/api/runs", headers=web.as_role(Role.VIEWER))
         assert invalid.status_code == 503 and "connections.salesforce" in invalid.json()["detail"]
-        assert web.client.get("/api/health").json()["configured"] is False
+        anonymous = web.client.get("/api/health").json()
+        assert anonymous["configured"] is False and anonymous["problem"] is None  # no details for strangers
+        told = web.client.get("/api/health", headers=web.as_role(Role.VIEWER)).json()
+        assert "connections.salesforce" in told["problem"]

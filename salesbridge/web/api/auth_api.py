@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from sqlalchemy.orm import Session
 
 from salesbridge.store.web_models import User
@@ -29,13 +30,15 @@ router = APIRouter(tags=["auth"])
 
 
 @router.get("/health", response_model=Health)
-def health(state: StateDep) -> Health:
-    """Is the web app up, and does it have a valid configuration? (No login needed.)"""
+def health(state: StateDep, principal: Annotated[Principal | None, Depends(web_auth.optional_principal)]
+           ) -> Health:
+    """Is the web app up, and does it have a valid configuration? No login needed; what is wrong with the
+    configuration is told to logged-in users only."""
     active = state.runs.active
     try:
         state.hub_config()
     except HubUnavailable as error:
-        return Health(status="ok", configured=False, problem=str(error),
+        return Health(status="ok", configured=False, problem=str(error) if principal else None,
                       running_run_id=active.run_id if active else None)
     return Health(status="ok", configured=True, running_run_id=active.run_id if active else None)
 
