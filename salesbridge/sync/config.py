@@ -331,7 +331,8 @@ class MailConfig(_Model):
     unmatched: Literal["skip", "lead", "error"] = "skip"
     own_addresses: list[str] = Field(default_factory=list, description="the mailbox owner's addresses, never "
                                      "matched (default: the IMAP username when it is an address)")
-    owner: str | None = Field(default=None, description="Salesforce user (username or email) owning the Tasks")
+    owner: str | None = Field(default=None, description="Salesforce user (username or email) owning the "
+                              "Tasks")
     message_id_field: str | None = Field(default=None, description="an external-id field on Task that keeps "
                                          "the Message-ID: Tasks are then upserted by it")
     lead_source: str | None = Field(default=None, description="LeadSource of Leads made for unknown senders")
@@ -341,9 +342,10 @@ class MailConfig(_Model):
     @classmethod
     def _imap_atom(cls, value: str) -> str:
         """Mail clients store tags as IMAP keywords: one atom, no spaces or specials, not a system flag."""
-        if value.startswith("\\") or any(char in _IMAP_ATOM_SPECIALS or not 33 <= ord(char) <= 126 for char in value):
-            raise ValueError(f"'{value}' is not an IMAP keyword: one word of printable ASCII, without spaces or "
-                             "any of ( ) { % * \" \\ ]")
+        unfit = any(char in _IMAP_ATOM_SPECIALS or not 33 <= ord(char) <= 126 for char in value)
+        if unfit or value.startswith("\\"):
+            raise ValueError(f"'{value}' is not an IMAP keyword: one word of printable ASCII, without spaces "
+                             "or any of ( ) { % * \" \\ ]")
         return value
 
 
@@ -357,9 +359,9 @@ class CardDavConnection(_Model):
 
 
 class ContactsConfig(_Model):
-    """vCards in ``address_book`` or with ``category`` among their CATEGORIES are shared as Contacts (``share_as:
-    lead``: as Leads); a Contact needs an Account named as the card's ORG, otherwise ``no_account`` decides.
-    Salesforce Contacts matching ``salesforce_filter`` (a SOQL condition) appear in ``address_book``."""
+    """vCards in ``address_book`` or with ``category`` among their CATEGORIES are shared as Contacts
+    (``share_as: lead``: as Leads); a Contact needs an Account named as the card's ORG, otherwise ``no_account``
+    decides. Salesforce Contacts matching ``salesforce_filter`` (a SOQL condition) appear in ``address_book``."""
 
     carddav: CardDavConnection
     address_book: str = Field(default="Salesforce Contacts", min_length=1)
