@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from salesbridge.salesforce import RetryPolicy, SalesforceClient
 from salesbridge.store.db import migrate, open_store
-from salesbridge.sync.config import ConfigError, HubConfig
+from salesbridge.sync.config import ConfigError, HubConfig, SalesforceConnection
 from salesbridge.sync.connect import login_settings
 from salesbridge.sync.runs import Hub
 from salesbridge.web.background import RunManager
@@ -109,7 +109,7 @@ class WebState:
             except Exception as error:  # the app database is unreachable, a table is missing...
                 log.warning("cannot build the hub: %s", error)
                 raise HubUnavailable(f"cannot open the hub: {type(error).__name__}: {error}") from None
-            self._built = _Built(version, self._secrets_version, hub, interactive_client(config))
+            self._built = _Built(version, self._secrets_version, hub, interactive_client(config.connections.salesforce))
             if built is not None and self.runs.active is None:
                 _close(built)
             return self._built
@@ -127,9 +127,8 @@ INTERACTIVE_TIMEOUT_SECONDS = 20.0
 INTERACTIVE_RETRY = RetryPolicy(attempts=2, base_delay=0.2, max_delay=1.0)
 
 
-def interactive_client(config: HubConfig) -> SalesforceClient:
+def interactive_client(connection: SalesforceConnection) -> SalesforceClient:
     """A client for requests a person waits on (budget, record view, test login): short timeout, one retry."""
-    connection = config.connections.salesforce
     settings = replace(login_settings(connection), timeout=INTERACTIVE_TIMEOUT_SECONDS)
     return SalesforceClient(settings, api_version=connection.api_version, retry=INTERACTIVE_RETRY)
 

@@ -6,15 +6,13 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
-from salesbridge.salesforce import SalesforceClient
 from salesbridge.sync.config import ConfigError, SalesforceConnection, substitute_env
-from salesbridge.sync.connect import login_settings
 from salesbridge.web import accounts
 from salesbridge.web.api.common import AUTH_ERRORS, CONFIG_INVALID, HUB_ERRORS
 from salesbridge.web.auth import AdminDep, StateDep, ViewerDep
@@ -33,7 +31,7 @@ from salesbridge.web.schemas import (
     SalesforceConnectionOut,
     SecretState,
 )
-from salesbridge.web.state import INTERACTIVE_RETRY, WebState, interactive_client
+from salesbridge.web.state import WebState, interactive_client
 from salesbridge.web.vault import delete_secret, load_secrets, put_secret, stored_names, variable_name
 
 router = APIRouter(tags=["settings"])
@@ -196,7 +194,7 @@ def test_salesforce(_admin: AdminDep, state: StateDep, body: SalesforceConnectio
             config = state.config.load()
         except ConfigMissing as error:
             return ConnectionTest(ok=False, message=str(error))
-        client = interactive_client(config)
+        client = interactive_client(config.connections.salesforce)
     else:
         with state.session() as session:
             environ = {**load_secrets(session, state.box), **_process_environ()}
@@ -205,8 +203,7 @@ def test_salesforce(_admin: AdminDep, state: StateDep, body: SalesforceConnectio
             connection = SalesforceConnection.model_validate(substitute_env(section, environ=environ))
         except (ValidationError, ConfigError) as error:
             return ConnectionTest(ok=False, message=_first_problem(error))
-        settings = replace(login_settings(connection), timeout=20.0)
-        client = SalesforceClient(settings, api_version=connection.api_version, retry=INTERACTIVE_RETRY)
+        client = interactive_client(connection)
     try:
         with client:
             token = client.login()
@@ -230,7 +227,7 @@ def _first_problem(error: ValidationError | ConfigError) -> str:
     return f"{where}: {first['msg'].removeprefix('Value error, ')}" if where else first["msg"]
 
 
-def _salesforce_section(state: WebState, body: SalesforceConnectionIn, session: Any, by: str | None,
+def _salesforce_section(state: WebState, body: SalesforceConnectionIn, session: Session | None, by: str | None,
                         environ: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
     """The ``connections.salesforce`` mapping for the file, storing new secrets in the vault when ``session``
     is given (else putting them in ``environ`` only, for a test login)."""
@@ -319,7 +316,7 @@ def _connections_out(state: WebState) -> ConnectionsOut:
             login_url=str(salesforce.get("login_url") or ""), flow=str(salesforce.get("flow") or "password"),
             client_id=_text(salesforce.get("client_id")), username=_text(salesforce.get("username")),
             private_key=None if key_is_secret else _text(private_key),
-            verify=salesforce.get("verify", True) if isinstance(salesforce.get("verify", True), bool | str) else True,
+            verify=verify if isinstance(verify := salesforce.get("verify", True), bool | str) else True,
             api_version=str(salesforce.get("api_version") or "62.0"), secrets=secrets)
     app = connections.get("app")
     app_out = None
