@@ -31,7 +31,8 @@ class ConfigProblem(BaseModel):
 
 
 class ConfigProblemAnswer(BaseModel):
-    detail: ConfigProblem
+    detail: ConfigProblem | list[dict[str, Any]] = Field(
+        description="the configuration's first problem, or (for a malformed request) the validation errors")
 
 
 # -- auth and accounts ------------------------------------------------------------------------------------
