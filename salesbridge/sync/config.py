@@ -241,6 +241,36 @@ class ConversionConfig(_Model):
         return _fields_from_mapping(data)
 
 
+class RouteMatch(_Model):
+    """The records whose count decides a route: ``object`` records whose fields equal the app row's columns."""
+
+    object: str
+    fields: dict[str, str] = Field(description="Salesforce field of `object`: app column")
+
+
+class RouteConfig(_Model):
+    """New app rows go to another object when exactly one record matches; otherwise to the flow's own.
+
+    The example of the partner deal: a deal becomes an Opportunity at the Account of the one Contact whose
+    Email is the end user's email, otherwise a Lead. ``set`` copies fields of the matched record into the new
+    one (``{AccountId: AccountId, ContactId: Id}``); ``fields`` maps the row to ``to`` (default: the
+    conversion's fields when the flow follows conversions to the same object); ``defaults`` fill its empty
+    fields as the flow's defaults do for its own object.
+    """
+
+    to: str
+    when_exactly_one: RouteMatch
+    set: dict[str, str] = Field(default_factory=dict)
+    fields: list[FieldMap] = Field(default_factory=list)
+    defaults: dict[str, DefaultValue] = Field(default_factory=dict)
+    external_id: str | None = Field(default=None, description="an external id field of `to`: creates upsert")
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _field_shorthand(cls, data: Any) -> Any:
+        return _fields_from_mapping(data)
+
+
 class FilterConfig(_Model):
     salesforce: str | None = Field(default=None, description="a SOQL condition, e.g. Sync_with_Hub__c = true")
     app: str | None = Field(default=None, description="a SQL condition on the table, e.g. active = 1")
@@ -266,11 +296,33 @@ class FlowConfig(_Model):
     sync_flag: str | None = Field(default=None, description="a checkbox the hub sets on records it links and "
                                   "requires on records it reads, e.g. Sync_with_Hub__c")
     conversion: ConversionConfig | None = Field(default=None, description="follow converted leads")
+    route: RouteConfig | None = Field(default=None, description="create new records on another object by a match")
 
     @field_validator("fields", mode="before")
     @classmethod
     def _field_shorthand(cls, data: Any) -> Any:
         return _fields_from_mapping(data)
+
+    def lane_fields(self, object_name: str) -> list[FieldMap]:
+        """The mapping of records of ``object_name`` other than the flow's own (converted or routed ones)."""
+        if self.conversion and self.conversion.to == object_name and self.conversion.fields:
+            return self.conversion.fields
+        if self.route and self.route.to == object_name:
+            return self.route.fields
+        raise KeyError(object_name)
+
+    @model_validator(mode="after")
+    def _route_has_fields(self) -> FlowConfig:
+        if self.route:
+            if self.route.to.lower() == self.salesforce.lower():
+                raise ValueError(f"route.to: '{self.route.to}' is the flow's own object; route to another one")
+            if not self.lane_fields(self.route.to):
+                raise ValueError(f"route.fields: name the fields of {self.route.to} (or follow conversions to it)")
+            if (self.conversion and self.conversion.to == self.route.to and self.route.fields
+                    and self.route.fields != self.conversion.fields):
+                raise ValueError(f"route.fields: records of {self.route.to} already use conversion.fields; "
+                                 "give the fields once")
+        return self
 
     @model_validator(mode="after")
     def _unique_fields(self) -> FlowConfig:

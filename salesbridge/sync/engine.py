@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from salesbridge.connectors.sql import SqlTable, ack_changes, hub_writes, read_changes
 from salesbridge.salesforce import SalesforceClient, WriteResult
+from salesbridge.salesforce.datetimes import format_datetime
 from salesbridge.store import repository as repo
 from salesbridge.sync import lifecycle
 from salesbridge.sync.changes import (
@@ -30,11 +31,17 @@ from salesbridge.sync.changes import (
     newest_stamp,
     salesforce_poll_query,
 )
-from salesbridge.sync.config import Direction, FlowConfig, HubConfig
+from salesbridge.sync.config import DefaultValue, Direction, FlowConfig, HubConfig, MatchConfig
 from salesbridge.sync.conflicts import Side
 from salesbridge.sync.mapping import Mapper, MappingError, canonical, jsonable, values_hash
 from salesbridge.sync.plan import Deletion, FlowPlan, LinkState, PlannedError, ToApp, ToSalesforce, plan_flow
-from salesbridge.sync.rules import apply_defaults, flag_condition
+from salesbridge.sync.rules import (
+    app_match_key,
+    apply_defaults,
+    candidate_queries,
+    flag_condition,
+    group_candidates,
+)
 from salesbridge.sync.twins import TwinFinder
 
 SF_WATERMARK = "sf_modstamp"
@@ -100,10 +107,10 @@ class FlowSync:
         self.run_id = run_id
         self.progress = progress or (lambda _stage, _count: None)
         self.lanes = [Lane(flow.salesforce, Mapper(flow, hub.value_maps), SF_WATERMARK, True)]
-        if flow.conversion:
-            target = flow.model_copy(update={"salesforce": flow.conversion.to, "fields": flow.conversion.fields})
-            self.lanes.append(Lane(flow.conversion.to, Mapper(target, hub.value_maps),
-                                   f"{SF_WATERMARK}:{flow.conversion.to}", False))
+        for object_name in dict.fromkeys(o.to for o in (flow.conversion, flow.route) if o is not None):
+            target = flow.model_copy(update={"salesforce": object_name, "fields": flow.lane_fields(object_name)})
+            self.lanes.append(Lane(object_name, Mapper(target, hub.value_maps), f"{SF_WATERMARK}:{object_name}",
+                                   False))
         self.lane = self.lanes[0]
         self.table = SqlTable(engine, flow.table, key_column=flow.key.app)
         self.twins = TwinFinder(flow, client, self.table) if flow.match else None
@@ -388,14 +395,22 @@ class FlowSync:
     def _apply_to_salesforce(self, writes: list[ToSalesforce]) -> None:
         creates = [w for w in writes if w.sf_id is None]
         updates = [w for w in writes if w.sf_id is not None]
+        if creates and self.flow.route and self.lane.primary:
+            creates = self._route_creates(creates)
         if creates and self.twins is not None:
             creates, matched = self._match_creates(creates)
             updates += matched
-        creates = self._with_defaults(creates)
+        creates = self._with_defaults(creates, self.flow.defaults)
         if self.flow.sync_flag:
             for write in creates + updates:
                 write.values[self.flow.sync_flag] = True
-        external = self.flow.key.external_id
+        self._write_creates(creates, self.flow.key.external_id)
+        for chunk in self._chunks(updates):
+            payload = [{"Id": w.sf_id, **w.values} for w in chunk]
+            results = self.client.update(self.lane.object_name, payload)
+            self._commit_salesforce_writes(chunk, payload, results, "update")
+
+    def _write_creates(self, creates: list[ToSalesforce], external: str | None) -> None:
         for chunk in self._chunks(creates):
             if external:
                 payload = [{**w.values, external: w.change.app_key} for w in chunk]
@@ -404,10 +419,51 @@ class FlowSync:
                 payload = [dict(w.values) for w in chunk]
                 results = self.client.create(self.lane.object_name, payload)
             self._commit_salesforce_writes(chunk, payload, results, "upsert" if external else "create")
-        for chunk in self._chunks(updates):
-            payload = [{"Id": w.sf_id, **w.values} for w in chunk]
-            results = self.client.update(self.lane.object_name, payload)
-            self._commit_salesforce_writes(chunk, payload, results, "update")
+
+    def _route_creates(self, creates: list[ToSalesforce]) -> list[ToSalesforce]:
+        """Create the rows whose route matches exactly one record on the route's object; answer the rest.
+
+        One query finds the matches of up to 100 rows. A routed record gets the route's mapping, the fields
+        ``set`` from the matched record and the route's defaults, and is linked on the route's lane.
+        """
+        route = self.flow.route
+        assert route is not None
+        rule = MatchConfig(fields=route.when_exactly_one.fields)
+        keys = {w.change.app_key: app_match_key(rule, w.change.row or {}) for w in creates}
+        records: list[dict[str, Any]] = []
+        for soql in candidate_queries(route.when_exactly_one.object, rule, [k for k in keys.values() if k],
+                                      extra_fields=route.set.values()):
+            records.extend(self.client.query_all(soql))
+        grouped = group_candidates(rule, records, taken=set())
+        lane = next(lane for lane in self.lanes if lane.object_name == route.to)
+        stay, routed, failed = [], [], []
+        for write in creates:
+            key = keys[write.change.app_key]
+            matches = grouped.get(key, []) if key else []
+            if len(matches) != 1:
+                stay.append(write)
+                continue
+            try:
+                values = lane.mapper.to_salesforce(write.change.row or {})
+            except MappingError as error:
+                failed.append(PlannedError(Direction.TO_SALESFORCE, write.change.app_key, None, error.error_code,
+                                           error.message, error.fields, jsonable(write.change.row or {}),
+                                           write.change.log_ids))
+                continue
+            values.update({target: matches[0].get(source) for target, source in route.set.items()})
+            routed.append(ToSalesforce(write.change, None, values))
+        self._record_planned_errors(failed)
+        if routed:
+            with Session(self.engine) as session, session.begin():
+                if repo.get_watermark(session, self.flow.name, lane.watermark) is None:
+                    # The lane starts now (less the overlap), not with every record the object ever had.
+                    repo.set_watermark(session, self.flow.name, lane.watermark, format_datetime(datetime.now(UTC)))
+            primary, self.lane = self.lane, lane
+            try:
+                self._write_creates(self._with_defaults(routed, route.defaults), route.external_id)
+            finally:
+                self.lane = primary
+        return stay
 
     def _match_creates(self, creates: list[ToSalesforce]) -> tuple[list[ToSalesforce], list[ToSalesforce]]:
         """Creates whose row matches an existing Salesforce record become updates of it (match rule)."""
@@ -430,14 +486,14 @@ class FlowSync:
         self._record_planned_errors(refused)
         return still_creates, matched
 
-    def _with_defaults(self, creates: list[ToSalesforce]) -> list[ToSalesforce]:
-        """Creates with the flow's default values (owners...) filled; an unknown user fails its record alone."""
-        if not self.flow.defaults:
+    def _with_defaults(self, creates: list[ToSalesforce], defaults: dict[str, DefaultValue]) -> list[ToSalesforce]:
+        """Creates with default values (owners...) filled; an unknown user fails its record alone."""
+        if not defaults:
             return creates
         ready, failed = [], []
         for write in creates:
             try:
-                write.values = apply_defaults(self.flow.defaults, write.change.row or {}, write.values, self._user_id)
+                write.values = apply_defaults(defaults, write.change.row or {}, write.values, self._user_id)
                 ready.append(write)
             except MappingError as error:
                 failed.append(PlannedError(Direction.TO_SALESFORCE, write.change.app_key, None, error.error_code,
