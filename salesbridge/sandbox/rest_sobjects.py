@@ -85,8 +85,18 @@ def update_record(ctx: RestContext, sobject: str, record_id: str) -> RestAnswer:
     return RestAnswer(204)
 
 
+def _refuse_delete_unless_deletable(object_def: ObjectDef) -> None:
+    """REST offers DELETE on a record only for objects whose supported calls include delete() (ContentVersion's
+    do not: its document is deleted instead), so for the others the method itself is refused, before any id is
+    looked at."""
+    if not object_def.deletable:
+        raise SandboxApiError("METHOD_NOT_ALLOWED", "HTTP Method 'DELETE' not allowed. Allowed are HEAD,GET,PATCH",
+                              status=405)
+
+
 def delete_record(ctx: RestContext, sobject: str, record_id: str) -> RestAnswer:
     object_def = object_def_or_404(ctx, sobject)
+    _refuse_delete_unless_deletable(object_def)
     ctx.org.records.delete(object_def.name, record_id, ctx.user_id)
     return RestAnswer(204)
 
@@ -176,6 +186,7 @@ def upsert_by_external_id(ctx: RestContext, sobject: str, field: str, value: str
 
 def delete_by_external_id(ctx: RestContext, sobject: str, field: str, value: str) -> RestAnswer:
     object_def = object_def_or_404(ctx, sobject)
+    _refuse_delete_unless_deletable(object_def)
     field_name = _external_field(object_def, field)
     found = _matches(ctx, object_def, field_name, value)
     if not found:

@@ -11,7 +11,7 @@ import base64
 
 import pytest
 from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import SalesforceMalformedRequest
+from simple_salesforce.exceptions import SalesforceGeneralError, SalesforceMalformedRequest
 
 from salesbridge.sandbox import ids
 from salesbridge.sandbox.server import RunningSandbox
@@ -188,6 +188,27 @@ def test_deleting_the_document_deletes_versions_and_links(sf: Salesforce) -> Non
     assert len(deleted) == 2 and all(row["IsDeleted"] for row in deleted)
     status, _, _ = download(sf, f"/services/data/v62.0/sobjects/ContentVersion/{first_id}/VersionData")
     assert status == 404
+
+
+def test_a_version_cannot_be_deleted_only_its_document(sf: Salesforce) -> None:
+    """ContentVersion's supported calls have no delete(): REST refuses the method, describe says so."""
+    version_id = upload(sf, b"keep me")
+    document_id = sf.ContentVersion.get(version_id)["ContentDocumentId"]
+    assert sf.ContentVersion.describe()["deletable"] is False
+    assert sf.ContentDocument.describe()["deletable"] is True
+
+    with pytest.raises(SalesforceGeneralError) as refused:
+        sf.ContentVersion.delete(version_id)
+
+    assert refused.value.status == 405
+    assert refused.value.content == [{"message": "HTTP Method 'DELETE' not allowed. Allowed are HEAD,GET,PATCH",
+                                      "errorCode": "METHOD_NOT_ALLOWED", "fields": []}]
+    assert sf.ContentVersion.get(version_id)["IsDeleted"] is False
+    results = sf.restful("composite/sobjects", method="DELETE", params={"ids": version_id})
+    assert results[0]["success"] is False
+    assert results[0]["errors"][0]["statusCode"] == "INSUFFICIENT_ACCESS_OR_READONLY"
+    sf.ContentDocument.delete(document_id)
+    assert sf.query(f"SELECT Id FROM ContentVersion WHERE Id = '{version_id}'")["totalSize"] == 0
 
 
 def test_collections_upload_makes_one_document_per_version(sf: Salesforce) -> None:

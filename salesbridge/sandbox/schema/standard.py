@@ -495,7 +495,7 @@ def _content_version() -> ObjectDef:
         picklist("SharingPrivacy", ["N", "P"], "File Privacy on Records", default="N", restricted=True,
                  length=40),
         read_only(datetime_("ContentModifiedDate", "Content Modified Date"), defaulted=True),
-    ], id_label="ContentVersion ID")
+    ], deletable=False, id_label="ContentVersion ID")  # delete() is not a supported call: delete the document
 
 
 def _content_document() -> ObjectDef:
