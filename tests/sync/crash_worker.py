@@ -6,14 +6,15 @@ process and prints ``pid <n>``, that child's events, and ``exit <code>`` when it
 forked child starts from the zygote's state, which is only imported modules: no connection, no engine, no
 memory of earlier runs, so every sync starts as cold as a restarted service would.
 
-The child prints every step worth crashing at as ``event <name>``, flushed, so that the test can SIGKILL it
+The child prints every step worth crashing at as ``event <name>``, at once, so that the test can SIGKILL it
 at any moment. ``die_at`` makes it SIGKILL itself right at the N-th occurrence of an event: the only way to land
 a crash deterministically in the microseconds between a Salesforce write returning and the links that cover it
 being committed. A child that is not killed prints ``report <json>`` with what the run did.
 
-Events: ``hub ready`` (config loaded, store migrated), ``sf-send:<op>`` (a Salesforce write is about to be
-sent), ``sf-done:<op>`` (it returned; nothing committed yet), and the engine's progress stages
-(``<flow>:read salesforce``, ``<flow>:write app``, ``<flow>:write salesforce``), each after its work committed.
+Events: ``start``, ``hub ready`` (config loaded, store migrated, change-log triggers installed),
+``sf-send:<op>`` (a Salesforce write is about to be sent), ``sf-done:<op>`` (it returned; nothing committed yet),
+and the engine's progress stages (``<flow>:read salesforce``, ``<flow>:write app``, ``<flow>:write salesforce``),
+each after its work committed.
 """
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ from salesbridge.sync.runs import Hub
 WRITE_METHODS = ("create", "update", "upsert", "delete")
 
 
+def say(line: str) -> None:
+    """One line to the test, in one write: the zygote and its child share the pipe, and a pipe write of under
+    4 KiB is never interleaved with another (``print`` may write the text and the newline separately)."""
+    os.write(sys.stdout.fileno(), (line + "\n").encode())
+
+
 class Announcer:
     """Prints events and kills this process at the chosen one."""
 
@@ -47,7 +54,7 @@ class Announcer:
 
     def __call__(self, event: str) -> None:
         self.seen[event] += 1
-        print(f"event {event}", flush=True)
+        say(f"event {event}")
         if event == self.die_event and self.seen[event] == self.die_count:
             os.kill(os.getpid(), signal.SIGKILL)
 
@@ -69,6 +76,7 @@ def announce_writes(client: SalesforceClient, announce: Announcer) -> None:
 def sync_once(config_path: str, die_at: str | None) -> None:
     """One sync, as the CLI's ``salesbridge sync`` would run it, with every step announced."""
     announce = Announcer(die_at)
+    announce("start")
     hub = Hub(load_config(config_path))
     announce("hub ready")
     announce_writes(hub.client, announce)
@@ -80,7 +88,7 @@ def sync_once(config_path: str, die_at: str | None) -> None:
                            "deletes": r.deletes, "failed": r.failed, "conflicts": r.conflicts}
                   for r in report.results},
     }
-    print(f"report {json.dumps(summary)}", flush=True)
+    say(f"report {json.dumps(summary)}")
 
 
 def run_child(command: dict[str, Any]) -> int:
@@ -90,7 +98,7 @@ def run_child(command: dict[str, Any]) -> int:
         return 0
     except Exception as error:  # the test reads the failure from stdout, the traceback from stderr
         traceback.print_exc()
-        print(f"crashed {type(error).__name__}: {error}", flush=True)
+        say(f"crashed {type(error).__name__}: {error}")
         return 1
 
 
@@ -113,11 +121,9 @@ def serve() -> None:
         command = json.loads(line)
         pid = os.fork()
         if pid == 0:
-            code = run_child(command)
-            sys.stdout.flush()
-            os._exit(code)  # skip the zygote's own exit handlers
-        print(f"pid {pid}", flush=True)
-        print(f"exit {wait_for_exit(pid)}", flush=True)
+            os._exit(run_child(command))  # skip the zygote's own exit handlers
+        say(f"pid {pid}")
+        say(f"exit {wait_for_exit(pid)}")
         previous = pid
     if previous is not None:
         os.waitpid(previous, 0)

@@ -15,9 +15,10 @@ Two flows run in every sync:
   asserts what still holds (every record present with its last values, every pair consistent, convergence) and
   counts the duplicates instead of forbidding them.
 
-Each record is edited on one side only (the side that created it), so the expected final values do not depend
-on how a genuine conflict is settled; crashes still produce pseudo-conflicts (a write that reached Salesforce
-but whose link was lost meets a later edit) and those must resolve to the later edit.
+Leads are updated on both sides, often the same lead on both before a sync sees either edit: the flow's policy
+is last-modified-wins, so the expected values are those of the later edit, and a delete (made only on the side
+that created the record) wins over any update. Crashes add pseudo-conflicts: a write that reached Salesforce
+but whose link was lost meets a later edit, which must win too. Accounts are edited only on their own side.
 """
 
 from __future__ import annotations
@@ -40,11 +41,13 @@ from typing import Any
 import pytest
 import yaml
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
 
 from salesbridge.demo import demo_schema_file
 from salesbridge.salesforce import SalesforceClient
 from salesbridge.sandbox.faults import FaultSettings
 from salesbridge.sandbox.server import RunningSandbox, start_in_thread
+from salesbridge.store import repository as repo
 from salesbridge.sync.config import parse_config
 from salesbridge.sync.connect import salesforce_client
 
@@ -115,14 +118,8 @@ class Worker:
             self.lines.put(line.rstrip("\n"))
         self.lines.put(None)
 
-    def _next_line(self) -> str:
-        line = self.lines.get(timeout=120)
-        if line is None:
-            raise AssertionError(f"the crash worker ended unexpectedly (exit {self.process.wait()})")
-        return line
-
     def run(self, config: Path, *, die_at: str | None = None, kill_after: float | None = None) -> RunOutcome:
-        """One sync; ``kill_after`` seconds after the hub is ready it is SIGKILLed unless it ended before."""
+        """One sync; ``kill_after`` seconds after it started it is SIGKILLed unless it ended before."""
         assert self.process.stdin is not None
         self.process.stdin.write(json.dumps({"config": str(config), "die_at": die_at}) + "\n")
         self.process.stdin.flush()
@@ -130,25 +127,28 @@ class Worker:
         events: list[str] = []
         report: dict[str, Any] | None = None
         deadline: float | None = None
+        kill_due = False
         while True:
-            try:
-                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
-                line = self.lines.get(timeout=timeout) if timeout is not None else self._next_line()
-            except queue.Empty:
-                assert pid is not None
+            if kill_due and pid is not None:
                 # The sync process the worker forked for us: alive, or exited and not yet reaped (see
                 # crash_worker.wait_for_exit), so the pid cannot belong to anyone else.
                 os.kill(pid, signal.SIGKILL)
-                deadline = None
+                kill_due = False
+            try:
+                timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                line = self.lines.get(timeout=timeout if timeout is not None else 120)
+            except queue.Empty:
+                assert deadline is not None, "the sync process neither answered nor ended within two minutes"
+                kill_due, deadline = True, None
                 continue
             if line is None:
-                raise AssertionError("the crash worker ended unexpectedly")
+                raise AssertionError(f"the crash worker ended unexpectedly (exit {self.process.wait()})")
             kind, _, rest = line.partition(" ")
             if kind == "pid":
                 pid = int(rest)
             elif kind == "event":
                 events.append(rest)
-                if rest == "hub ready" and kill_after is not None:
+                if rest == "start" and kill_after is not None:
                     deadline = time.monotonic() + kill_after
             elif kind == "report":
                 report = json.loads(rest)
@@ -198,6 +198,12 @@ def lead_values(rng: random.Random, tag: str) -> dict[str, Any]:
 def account_values(rng: random.Random, tag: str) -> dict[str, Any]:
     return {"phone": f"+1 555 {rng.randint(1000, 9999)}",
             "website": f"https://{tag.lower()}-{rng.randint(1, 99)}.example"}
+
+
+def forget(live: dict[str, dict[str, Any]], deleted: set[str], tags: list[str]) -> None:
+    for tag in tags:
+        live.pop(tag)
+        deleted.add(tag)
 
 
 def lead_to_salesforce(tag: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -275,56 +281,77 @@ class Rig:
             self.expected.sf_ids.update({tag: r.id for tag, r in zip(tags, results, strict=True)})
 
     def edit_round(self, rng: random.Random) -> None:
-        """Updates, creates and deletes on both sides, each record on the side that owns it."""
-        exp = self.expected
-        app_leads = sorted(t for t in exp.leads if t.startswith("AL"))
-        sf_leads = sorted(t for t in exp.leads if t.startswith("SL"))
-        app_accounts = sorted(t for t in exp.accounts if t.startswith("AA"))
-        sf_accounts = sorted(t for t in exp.accounts if t.startswith("SA"))
-
-        deleted = rng.sample(app_leads, 6)
-        updated = rng.sample([t for t in app_leads if t not in deleted], 205)  # two update chunks
-        for tag in updated:
-            exp.leads[tag] = lead_values(rng, tag)
-        self.app_exec("UPDATE leads SET first_name = :first_name, company = :company, email = :email, "
-                      "stage = :stage WHERE last_name = :tag", [{"tag": t, **exp.leads[t]} for t in updated])
-        self.app_exec("DELETE FROM leads WHERE last_name = :tag", [{"tag": t} for t in deleted])
-        for tag in deleted:
-            exp.leads.pop(tag)
-            exp.deleted_leads.add(tag)
-        deleted = rng.sample(app_accounts, 2)
-        updated = rng.sample([t for t in app_accounts if t not in deleted], 8)
-        for tag in updated:
-            exp.accounts[tag] = account_values(rng, tag)
-        self.app_exec("UPDATE accounts SET phone = :phone, website = :website WHERE name = :tag",
-                      [{"tag": t, **exp.accounts[t]} for t in updated])
-        self.app_exec("DELETE FROM accounts WHERE name = :tag", [{"tag": t} for t in deleted])
-        for tag in deleted:
-            exp.accounts.pop(tag)
-            exp.deleted_accounts.add(tag)
+        """One round of a person's edits on both sides: the app's first, then Salesforce's."""
+        self.edit_leads_in_app(rng)
+        self.edit_accounts_in_app(rng)
         self.create_in_app(rng, leads=10, accounts=3)
-
-        for tags, table, gone, make, to_sf, sf_object in (
-            (sf_leads, exp.leads, exp.deleted_leads, lead_values, lead_to_salesforce, "Lead"),
-            (sf_accounts, exp.accounts, exp.deleted_accounts, account_values, account_to_salesforce, "Account"),
-        ):
-            deleted = rng.sample(tags, 2)
-            updated = rng.sample([t for t in tags if t not in deleted], 12)
-            for tag in updated:
-                table[tag] = make(rng, tag)
-            results = self.client.update(sf_object, [{"Id": exp.sf_ids[t], **to_sf(t, table[t])} for t in updated])
-            results += self.client.delete([exp.sf_ids[t] for t in deleted])
-            assert all(r.success for r in results), [r.errors for r in results if not r.success]
-            for tag in deleted:
-                table.pop(tag)
-                gone.add(tag)
+        self.edit_leads_in_salesforce(rng)
+        self.edit_accounts_in_salesforce(rng)
         self.create_in_salesforce(rng, leads=4, accounts=3)
+
+    def edit_leads_in_app(self, rng: random.Random) -> None:
+        """Deletes of leads the app created; updates of any lead the app holds (the Salesforce side may change
+        the same ones before the next sync: a conflict, which the later edit must win)."""
+        exp = self.expected
+        deleted = rng.sample(sorted(t for t in exp.leads if t.startswith("AL")), 6)
+        self.app_exec("DELETE FROM leads WHERE last_name = :tag", [{"tag": t} for t in deleted])
+        forget(exp.leads, exp.deleted_leads, deleted)
+        with self.app.begin() as connection:
+            for tag in rng.sample(sorted(exp.leads), 205):  # two update chunks
+                values = lead_values(rng, tag)
+                statement = text("UPDATE leads SET first_name = :first_name, company = :company, email = :email, "
+                                 "stage = :stage WHERE last_name = :tag")
+                if connection.execute(statement, {"tag": tag, **values}).rowcount:  # 0: not imported yet
+                    exp.leads[tag] = values
+
+    def edit_leads_in_salesforce(self, rng: random.Random) -> None:
+        """Deletes of leads Salesforce created; updates of any lead Salesforce holds."""
+        exp = self.expected
+        deleted = rng.sample(sorted(t for t in exp.leads if t.startswith("SL")), 2)
+        results = self.client.delete([exp.sf_ids[t] for t in deleted])
+        forget(exp.leads, exp.deleted_leads, deleted)
+        in_salesforce = {r["LastName"]: r["Id"] for r in self.client.query_all("SELECT Id, LastName FROM Lead")}
+        updated = {tag: lead_values(rng, tag) for tag in rng.sample(sorted(set(exp.leads) & set(in_salesforce)), 15)}
+        results += self.client.update("Lead", [{"Id": in_salesforce[tag], **lead_to_salesforce(tag, values)}
+                                               for tag, values in updated.items()])
+        assert all(r.success for r in results), [r.errors for r in results if not r.success]
+        exp.leads.update(updated)
+
+    def edit_accounts_in_app(self, rng: random.Random) -> None:
+        """Accounts (no external id) are edited only on the side that created them: their duplicates make the
+        record a tag names ambiguous on the other side."""
+        exp = self.expected
+        own = sorted(t for t in exp.accounts if t.startswith("AA"))
+        deleted = rng.sample(own, 2)
+        updated = {tag: account_values(rng, tag) for tag in rng.sample([t for t in own if t not in deleted], 8)}
+        self.app_exec("UPDATE accounts SET phone = :phone, website = :website WHERE name = :tag",
+                      [{"tag": tag, **values} for tag, values in updated.items()])
+        self.app_exec("DELETE FROM accounts WHERE name = :tag", [{"tag": t} for t in deleted])
+        exp.accounts.update(updated)
+        forget(exp.accounts, exp.deleted_accounts, deleted)
+
+    def edit_accounts_in_salesforce(self, rng: random.Random) -> None:
+        exp = self.expected
+        own = sorted(t for t in exp.accounts if t.startswith("SA"))
+        deleted = rng.sample(own, 2)
+        updated = {tag: account_values(rng, tag) for tag in rng.sample([t for t in own if t not in deleted], 6)}
+        results = self.client.update("Account", [{"Id": exp.sf_ids[tag], **account_to_salesforce(tag, values)}
+                                                 for tag, values in updated.items()])
+        results += self.client.delete([exp.sf_ids[t] for t in deleted])
+        assert all(r.success for r in results), [r.errors for r in results if not r.success]
+        exp.accounts.update(updated)
+        forget(exp.accounts, exp.deleted_accounts, deleted)
 
     # -- what each side holds
 
     def app_rows(self, table: str) -> list[dict[str, Any]]:
         with self.app.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(text(f"SELECT * FROM {table} ORDER BY id"))]
+
+    def conflict_winners(self, flow: str) -> Counter[str]:
+        """Conflicts the hub recorded, by winner (a conflict met again after a crash is recorded again)."""
+        with Session(self.app) as session:
+            return Counter(c.winner for c in repo.list_conflicts(session, flow=flow, limit=100000))
 
     def sf_records(self, sf_object: str, fields: str) -> list[dict[str, Any]]:
         return [{k: v for k, v in record.items() if k != "attributes"}
@@ -392,7 +419,8 @@ def kill_plan(rng: random.Random) -> list[tuple[str | None, float | None]]:
     """Per round: (die_at, kill_after). The first run (the initial load) dies between two upsert chunks; then
     every die point once, in random order among rounds killed after a random delay."""
     plans: list[tuple[str | None, float | None]] = [(point, None) for point in DIE_POINTS]
-    plans += [(None, rng.uniform(0.0, 1.5)) for _ in range(ROUNDS - 1 - len(plans))]
+    # From the start of the process: the first ~0.5 s is loading the config, migrating and installing triggers.
+    plans += [(None, rng.uniform(0.0, 2.0)) for _ in range(ROUNDS - 1 - len(plans))]
     rng.shuffle(plans)
     return [("sf-done:upsert:2", None), *plans]
 
@@ -433,8 +461,10 @@ def test_killed_syncs_converge_with_nothing_lost_and_nothing_doubled(rig: Rig, w
 
     check_leads_exactly_once(rig)
     duplicates, revived = check_accounts_consistent(rig)
-    print(f"\nseed {seed}: kills {dict(killed)}; accounts flow (no external id): {duplicates} duplicated, "
-          f"{revived} deleted ones back")
+    winners = rig.conflict_winners("leads")
+    assert winners["app"] and winners["salesforce"], f"the rounds should make conflicts both sides win: {winners}"
+    print(f"\nseed {seed}: kills {dict(killed)}; lead conflicts recorded {dict(winners)}; accounts flow "
+          f"(no external id): {duplicates} duplicated, {revived} deleted ones back")
 
 
 def expect_none(problems: list[Any], what: str) -> None:
