@@ -1,8 +1,8 @@
 """Tables of the web admin: accounts, API tokens, login sessions, encrypted secrets and an audit trail.
 
-They share ``Base.metadata`` with the hub's tables, so one Alembic history builds both. The web app keeps them in
-its own database (``salesbridge-web.db`` beside the config by default; it may also be the app's database), which
-exists before any configuration does: the first admin must be able to log in to write the configuration.
+They share ``Base.metadata`` with the hub's tables, so one Alembic history builds both. The web app keeps them
+in its own database (``salesbridge-web.db`` beside the config by default; it may also be the app's database),
+which exists before any configuration does: the first admin must be able to log in to write the configuration.
 
 Nothing secret is stored in clear: passwords as argon2 hashes, API tokens and session ids as SHA-256 digests
 (they are long random strings, so a fast digest is enough), connection secrets as Fernet tokens.

@@ -58,7 +58,8 @@ def digest(value: str) -> str:
 
 def create_user(session: Session, username: str, password: str, role: Role | str) -> User:
     if not USERNAME_PATTERN.match(username):
-        raise AccountError("a username is 1-150 letters, digits and . _ @ + - (starting with a letter or digit)")
+        raise AccountError("a username is 1-150 letters, digits and . _ @ + - "
+                           "(starting with a letter or digit)")
     if get_user_by_name(session, username) is not None:
         raise AccountError(f"user '{username}' already exists")
     user = User(username=username, password_hash=hash_password(password), role=Role(role).value, active=True)
@@ -189,7 +190,8 @@ def start_session(session: Session, user: User, ttl: timedelta) -> tuple[str, We
     """A new login session; returns the cookie value (only its digest is stored) and the row."""
     cookie = secrets.token_urlsafe(32)
     now = utcnow()
-    row = WebSession(id=digest(cookie), user_id=user.id, created_at=now, last_seen_at=now, expires_at=now + ttl)
+    row = WebSession(id=digest(cookie), user_id=user.id, created_at=now, last_seen_at=now,
+                     expires_at=now + ttl)
     session.add(row)
     session.flush()
     return cookie, row
@@ -234,4 +236,5 @@ def audit(session: Session, username: str | None, action: str, **details: object
 
 
 def audit_entries(session: Session, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
-    return list(session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)))
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit).offset(offset)
+    return list(session.scalars(query))

@@ -1,4 +1,5 @@
-"""The web app: the REST API under ``/api`` (OpenAPI at ``/docs`` and ``/openapi.json``) and the admin pages at ``/``.
+"""The web app: the REST API under ``/api`` (OpenAPI at ``/docs`` and ``/openapi.json``) and the admin pages
+at ``/``.
 
     from salesbridge.web import create_web_app, resolve_settings
     app = create_web_app(resolve_settings("salesbridge.yaml"))
@@ -28,8 +29,9 @@ REST API of the salesbridge hub.
 `salesbridge users token NAME`), or a browser session from `POST /api/auth/login`. With a session, every
 POST/PUT/PATCH/DELETE needs the `X-CSRF-Token` header (its value comes with the login and `/api/auth/me`).
 
-**Roles**: *viewer* reads runs, errors, conflicts, records and the budget; *operator* also runs syncs and retries
-or ignores errors; *admin* also configures connections, flows and accounts. Anonymous: 401; too small a role: 403.
+**Roles**: *viewer* reads runs, errors, conflicts, records and the budget; *operator* also runs syncs and
+retries or ignores errors; *admin* also configures connections, flows and accounts. Anonymous: 401; too small
+a role: 403.
 """
 
 

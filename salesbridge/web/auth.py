@@ -2,11 +2,11 @@
 
 - ``Authorization: Bearer sbt_...``: an API token. A token that is sent but not valid is a 401 (never a silent
   fall-back to the cookie). Token requests need no CSRF token: browsers never attach them by themselves.
-- The ``salesbridge_session`` cookie: a server-side login session (HttpOnly, SameSite=Lax). Every unsafe request
-  (POST, PUT, PATCH, DELETE) made with it must carry the session's CSRF token in the ``X-CSRF-Token`` header or
-  a ``csrf_token`` form field (synchronizer token: derived from the session with the secret key, so it is
-  checked without storing it, and it changes with every login). The token is given by ``/api/auth/login`` and
-  ``/api/auth/me`` and in the readable ``salesbridge_csrf`` cookie.
+- The ``salesbridge_session`` cookie: a server-side login session (HttpOnly, SameSite=Lax). Every unsafe
+  request (POST, PUT, PATCH, DELETE) made with it must carry the session's CSRF token in the ``X-CSRF-Token``
+  header or a ``csrf_token`` form field (synchronizer token: derived from the session with the secret key, so
+  it is checked without storing it, and it changes with every login). The token is given by
+  ``/api/auth/login`` and ``/api/auth/me`` and in the readable ``salesbridge_csrf`` cookie.
 - Anonymous -> 401; logged in with too small a role -> 403 naming the role needed.
 """
 

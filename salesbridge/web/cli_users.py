@@ -1,5 +1,5 @@
-"""``salesbridge users ...``: accounts of the web admin from the command line (the first admin, scripts, a lost
-password). Works on the web database directly, whether the server runs or not; needs no keys."""
+"""``salesbridge users ...``: accounts of the web admin from the command line (the first admin, scripts, a
+lost password). Works on the web database directly, whether the server runs or not; needs no keys."""
 
 from __future__ import annotations
 
@@ -23,10 +23,12 @@ users_app = typer.Typer(help="Accounts of the web admin: add, list, roles, passw
 console = Console()
 err_console = Console(stderr=True)
 
-ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config; the web database is "
-                                                   "beside it (default: $SALESBRIDGE_CONFIG or ./salesbridge.yaml)")]
+ConfigOption = Annotated[Path | None, typer.Option(
+    "--config", "-c", help="YAML config; the web database is beside it (default: $SALESBRIDGE_CONFIG or "
+    "./salesbridge.yaml)")]
 DatabaseOption = Annotated[str | None, typer.Option(
-    "--database", help="web database URL (default: $SALESBRIDGE_WEB_DATABASE or salesbridge-web.db beside the config)")]
+    "--database",
+    help="web database URL (default: $SALESBRIDGE_WEB_DATABASE or salesbridge-web.db beside the config)")]
 RoleArgument = Annotated[str, typer.Argument(help="admin, operator or viewer")]
 
 
@@ -105,7 +107,8 @@ def list_users(config: ConfigOption = None, database: DatabaseOption = None) -> 
 
 
 @users_app.command("set-role")
-def set_role(username: str, role: RoleArgument, config: ConfigOption = None, database: DatabaseOption = None) -> None:
+def set_role(username: str, role: RoleArgument, config: ConfigOption = None,
+             database: DatabaseOption = None) -> None:
     """Change an account's role."""
     from salesbridge.web.accounts import update_user
 
@@ -158,7 +161,8 @@ def delete(username: str, config: ConfigOption = None, database: DatabaseOption 
 
 @users_app.command("token")
 def token(username: str, name: Annotated[str, typer.Option(help="what the token is for")] = "cli",
-          expires_days: Annotated[int | None, typer.Option(help="days until it expires (default: never)")] = None,
+          expires_days: Annotated[int | None, typer.Option(help="days until it expires (default: never)")]
+          = None,
           config: ConfigOption = None, database: DatabaseOption = None) -> None:
     """Create an API token for an account and print it (shown this once)."""
     from salesbridge.web.accounts import create_token

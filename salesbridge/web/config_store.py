@@ -1,13 +1,14 @@
 """The configuration file as the web sees it: read, exported with secrets masked, validated, written back.
 
-The YAML file is the source (``salesbridge sync -c file`` reads what the web wrote). The web writes it as a whole:
-validated first with ``parse_config`` (errors name the key path), then replaced atomically, the previous version
-kept as ``<file>.bak``. Comments in the file do not survive a web edit (PyYAML does not keep them).
+The YAML file is the source (``salesbridge sync -c file`` reads what the web wrote). The web writes it as a
+whole: validated first with ``parse_config`` (errors name the key path), then replaced atomically, the
+previous version kept as ``<file>.bak``. Comments in the file do not survive a web edit (PyYAML does not keep
+them).
 
 Secrets: an export shows ``${VARIABLE}`` references as they are (they are names, not values) and masks every
 literal value under a secret-looking key (``password``, ``client_secret``, ``security_token``, ``private_key``
-holding a PEM, ...) and passwords inside URLs. An import that sends a masked value back keeps the stored one, so
-export -> edit -> import round-trips without ever showing a secret.
+holding a PEM, ...) and passwords inside URLs. An import that sends a masked value back keeps the stored one,
+so export -> edit -> import round-trips without ever showing a secret.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def unmask(incoming: Any, current: Any, key: str = "") -> Any:
 
 
 def contains_mask(data: Any) -> str | None:
-    """The key path of a value still holding ``MASK`` (a secret sent back for a place that has none), or None."""
+    """The key path of a value still holding ``MASK`` (sent back for a place that has no secret), or None."""
     if isinstance(data, dict):
         for k, v in data.items():
             found = contains_mask(v)
@@ -110,7 +111,8 @@ def parse_yaml_text(text: str, source: str) -> Any:
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        raise ConfigError(source, "", f"not valid YAML ({where}): {getattr(error, 'problem', error)}") from None
+        raise ConfigError(source, "",
+                          f"not valid YAML ({where}): {getattr(error, 'problem', error)}") from None
 
 
 def dump_yaml(data: Any) -> str:
@@ -118,7 +120,7 @@ def dump_yaml(data: Any) -> str:
 
 
 class ConfigStore:
-    """One YAML configuration file; ``environ`` gives the variables it is loaded with (environment + vault)."""
+    """One YAML configuration file; ``environ`` gives the variables it is loaded with (environment, vault)."""
 
     def __init__(self, path: Path, environ: Callable[[], Mapping[str, str]]) -> None:
         self.path = path

@@ -41,7 +41,8 @@ def list_runs(session: Session, *, flow: str | None = None, status: str | None =
     """Newest runs first; ``flow``: runs that synced that flow."""
     query = select(Run).order_by(Run.id.desc()).limit(limit).offset(offset)
     if flow is not None:
-        query = query.where(select(RunFlow.run_id).where(RunFlow.run_id == Run.id, RunFlow.flow == flow).exists())
+        query = query.where(select(RunFlow.run_id).where(RunFlow.run_id == Run.id,
+                                                         RunFlow.flow == flow).exists())
     if status is not None:
         query = query.where(Run.status == status)
     return list(session.scalars(query))
@@ -63,8 +64,8 @@ def open_error_counts(session: Session, run_id: int | None = None) -> dict[str, 
     return {flow: int(count) for flow, count in session.execute(query)}
 
 
-def list_errors(session: Session, *, flow: str | None = None, status: str | None = None, run_id: int | None = None,
-                limit: int = 100, offset: int = 0) -> list[RecordError]:
+def list_errors(session: Session, *, flow: str | None = None, status: str | None = None,
+                run_id: int | None = None, limit: int = 100, offset: int = 0) -> list[RecordError]:
     """Errors newest first; ``status``: ``open`` (open and retrying), ``all``, or one exact status."""
     query = select(RecordError).order_by(RecordError.id.desc()).limit(limit).offset(offset)
     if status in (None, "open"):
@@ -123,7 +124,8 @@ def _history_item(kind: str, row: Any) -> dict[str, Any]:
     if kind == "error":
         return {"kind": kind, "at": row.updated_at, "run_id": row.run_id,
                 "summary": f"{row.operation} {row.direction}: {row.error_code} ({row.status})",
-                "details": {"id": row.id, "message": row.message, "fields": row.fields, "attempts": row.attempts}}
+                "details": {"id": row.id, "message": row.message, "fields": row.fields,
+                            "attempts": row.attempts}}
     return {"kind": kind, "at": row.created_at, "run_id": row.run_id,
             "summary": f"conflict under {row.policy}: {row.winner} won",
             "details": {"id": row.id, "salesforce": row.sf_values, "app": row.app_values}}

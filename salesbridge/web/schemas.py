@@ -1,5 +1,6 @@
-"""Request and response models of the REST API: they are what the OpenAPI document shows, so they say what each
-field means. Nothing here ever carries a secret value back out (connections report *whether* a secret is set)."""
+"""Request and response models of the REST API: they are what the OpenAPI document shows, so they say what
+each field means. Nothing here ever carries a secret value back out (connections report *whether* a secret
+is set)."""
 
 from __future__ import annotations
 
@@ -288,7 +289,8 @@ class BudgetOut(BaseModel):
     remaining: int | None
     used: int | None
     used_share: float | None
-    stop_share: float | None = Field(description="runs stop at this share of the allowance (settings.budget_share)")
+    stop_share: float | None = Field(description="runs stop at this share of the allowance "
+                                     "(settings.budget_share)")
     limits: dict[str, Any] = Field(description="the org's other limits, as Salesforce reports them")
 
 

@@ -1,8 +1,8 @@
 """Settings of the web app: where the config and the web database are, and the keys.
 
-The YAML file stays the source of the hub's configuration (so that ``salesbridge sync -c file`` keeps working and
-reads exactly what the web wrote); the web database holds what the file must not: accounts, sessions, API tokens
-and connection secrets, encrypted. Its default is ``salesbridge-web.db`` beside the config file.
+The YAML file stays the source of the hub's configuration (so that ``salesbridge sync -c file`` keeps working
+and reads exactly what the web wrote); the web database holds what the file must not: accounts, sessions, API
+tokens and connection secrets, encrypted. Its default is ``salesbridge-web.db`` beside the config file.
 
 Two keys: ``SALESBRIDGE_SECRET_KEY`` (signs CSRF tokens) and ``SALESBRIDGE_FERNET_KEY`` (encrypts stored
 secrets; several keys separated by commas rotate: the first encrypts, all decrypt). When ``serve`` finds them
@@ -129,7 +129,8 @@ def _read_key_file(path: Path, generate: bool) -> dict[str, str]:
 def resolve_settings(config_path: str | os.PathLike[str] | None = None, database_url: str | None = None, *,
                      generate_keys: bool = True, cookie_secure: bool = False,
                      environ: Mapping[str, str] | None = None) -> WebSettings:
-    """Settings for ``salesbridge serve``: paths from the arguments or the environment, keys as described above."""
+    """Settings for ``salesbridge serve``: paths from the arguments or the environment, keys as described
+    above."""
     path = config_path_from(config_path, environ)
     url = database_url_for(path, database_url, environ)
     secret_key, fernet_keys = read_keys(path, url, generate=generate_keys, environ=environ)

@@ -1,7 +1,7 @@
 """What one running web app holds: its settings, the web database, the config file, the vault, the Hub.
 
-The Hub is built from the config file on first use and rebuilt when the file changes (an import, the wizard, or
-someone editing it by hand); without a valid config, the endpoints that need it answer 503 with the config
+The Hub is built from the config file on first use and rebuilt when the file changes (an import, the wizard,
+or someone editing it by hand); without a valid config, the endpoints that need it answer 503 with the config
 error, while accounts, the config import and the connections still work. Interactive reads of Salesforce
 (budget, record view, test login) use a client of their own, so that they never count towards a run's calls.
 """
@@ -59,7 +59,7 @@ class WebState:
         self._reader_lock = threading.Lock()
         self._secrets_version = 0
 
-    # -- database and secrets ---------------------------------------------------------------------------------
+    # -- database and secrets --------------------------------------------------------------------------------
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -76,7 +76,7 @@ class WebState:
         """Stored secrets changed: the next ``hub()`` rebuilds with them."""
         self._secrets_version += 1
 
-    # -- the hub ------------------------------------------------------------------------------------------------
+    # -- the hub ---------------------------------------------------------------------------------------------
 
     def hub_config(self) -> HubConfig:
         try:
@@ -99,7 +99,8 @@ class WebState:
         with self._hub_lock:
             version = self.config.version()
             built = self._built
-            if built is not None and built.version == version and built.secrets_version == self._secrets_version:
+            wanted = (version, self._secrets_version)
+            if built is not None and (built.version, built.secrets_version) == wanted:
                 return built
             config = self.hub_config()
             try:
@@ -109,7 +110,8 @@ class WebState:
             except Exception as error:  # the app database is unreachable, a table is missing...
                 log.warning("cannot build the hub: %s", error)
                 raise HubUnavailable(f"cannot open the hub: {type(error).__name__}: {error}") from None
-            self._built = _Built(version, self._secrets_version, hub, interactive_client(config.connections.salesforce))
+            self._built = _Built(version, self._secrets_version, hub,
+                                 interactive_client(config.connections.salesforce))
             if built is not None and self.runs.active is None:
                 _close(built)
             return self._built

@@ -1,9 +1,9 @@
 """Connection secrets stored encrypted (Fernet) in the web database, and handed to the config as variables.
 
 The YAML file refers to a stored secret the way it refers to any secret, ``${SB_SECRET_SALESFORCE_PASSWORD}``;
-loading the config then takes that variable from the vault when the process environment does not set it. So the
-file never holds a secret the web was given, the CLI (``secret_environ``) and the web read the same values, and
-an operator can still override any of them from the environment.
+loading the config then takes that variable from the vault when the process environment does not set it. So
+the file never holds a secret the web was given, the CLI (``secret_environ``) and the web read the same
+values, and an operator can still override any of them from the environment.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def stored_names(session: Session) -> set[str]:
 
 
 def load_secrets(session: Session, box: SecretBox) -> dict[str, str]:
-    """Every stored secret as ``{variable: value}``; one that no key opens is left out (and logged by name)."""
+    """Every stored secret as ``{variable: value}``; one no key opens is left out (and logged by name)."""
     values: dict[str, str] = {}
     for row in session.scalars(select(StoredSecret)):
         try:

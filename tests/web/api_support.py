@@ -1,5 +1,6 @@
-"""Helpers for the REST API tests: a web app on a temporary directory, accounts of each role, a hub config against
-a sandbox org, and a client that keeps every answer so that tests can check no secret ever left the server."""
+"""Helpers for the REST API tests: a web app on a temporary directory, accounts of each role, a hub config
+against a sandbox org, and a client that keeps every answer so that tests can check no secret ever left the
+server."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from salesbridge.web.app import create_web_app
 from salesbridge.web.settings import WebSettings
 from salesbridge.web.state import WebState
 
-#: argon2 with small costs: the tests log in often; the parameters live in each hash, so this changes nothing else.
+#: argon2 with small costs: the tests log in often; the parameters live in each hash, so nothing else changes.
 CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 PASSWORD = "correct horse battery"
 #: The sandbox's seeded credentials; they are written literally into the test config and must never come back.
@@ -101,7 +102,8 @@ class WebSetup:
 
 def web_settings(tmp: Path) -> WebSettings:
     return WebSettings(config_path=tmp / "salesbridge.yaml", database_url=f"sqlite:///{tmp / 'web.db'}",
-                       secret_key="test-secret-key-" + "x" * 32, fernet_keys=(Fernet.generate_key().decode(),))
+                       secret_key="test-secret-key-" + "x" * 32,
+                       fernet_keys=(Fernet.generate_key().decode(),))
 
 
 @contextmanager
@@ -140,15 +142,16 @@ def hub_config_data(org: RunningSandbox, app_url: str) -> dict[str, Any]:
     """A two-way Lead flow against the sandbox; the Salesforce secrets are literals (masked on export)."""
     return {
         "connections": {
-            "salesforce": {"login_url": org.url, "client_id": "salesbridge", "client_secret": SF_CLIENT_SECRET,
-                           "username": "admin@sandbox.example", "password": SF_PASSWORD, "verify": str(org.ca_path)},
+            "salesforce": {"login_url": org.url, "client_id": "salesbridge",
+                           "client_secret": SF_CLIENT_SECRET, "username": "admin@sandbox.example",
+                           "password": SF_PASSWORD, "verify": str(org.ca_path)},
             "app": {"url": app_url},
         },
         "flows": [{
             "name": "leads", "salesforce": "Lead", "table": "leads", "direction": "both",
             "key": {"salesforce_id_column": "sf_id"},
-            "fields": {"FirstName": "first_name", "LastName": "last_name", "Company": "company", "Email": "email",
-                       "Status": {"app": "stage", "values": "pipeline"}},
+            "fields": {"FirstName": "first_name", "LastName": "last_name", "Company": "company",
+                       "Email": "email", "Status": {"app": "stage", "values": "pipeline"}},
         }],
         "value_maps": {"pipeline": PIPELINE},
     }
@@ -159,5 +162,6 @@ def write_hub_config(setup: WebSetup, org: RunningSandbox) -> str:
     app_url = f"sqlite:///{setup.tmp / 'app.db'}"
     create_leads_table(app_url)
     setup.app_url = app_url
-    setup.config_path.write_text(yaml.safe_dump(hub_config_data(org, app_url), sort_keys=False), encoding="utf-8")
+    setup.config_path.write_text(yaml.safe_dump(hub_config_data(org, app_url), sort_keys=False),
+                                 encoding="utf-8")
     return app_url

@@ -1,6 +1,6 @@
 """The dashboard's API against a sandbox org: flows with their last run, syncs started in the background and
-watched live, record errors (list, payload, retry one or all, ignore), conflicts, the record view with "sync now",
-and the API budget."""
+watched live, record errors (list, payload, retry one or all, ignore), conflicts, the record view with
+"sync now", and the API budget."""
 
 from __future__ import annotations
 
@@ -41,8 +41,8 @@ def start_and_wait(web: WebSetup, body: dict[str, Any] | None = None) -> dict[st
     return web.wait_for_run(started.json()["run_id"])
 
 
-def test_a_sync_started_from_the_api_runs_in_the_background_and_shows_on_the_dashboard(web: WebSetup,
-                                                                                         sf: Salesforce) -> None:
+def test_a_sync_started_from_the_api_runs_in_the_background_and_shows_on_the_dashboard(
+        web: WebSetup, sf: Salesforce) -> None:
     viewer = web.as_role(Role.VIEWER)
     add_lead(web, "Lovelace", "Analytical")
     add_lead(web, "Hopper", "Navy")
@@ -154,7 +154,8 @@ def test_conflicts_show_both_versions_and_the_winner(web: WebSetup, sf: Salesfor
     assert conflict["app_key"] == "1" and conflict["sf_id"] == row_link["sf_id"]
     assert "App Side" in str(conflict["app_values"]) and "Salesforce Side" in str(conflict["sf_values"])
     assert [c["id"] for c in run["conflicts_found"]] == [conflict["id"]]
-    assert web.client.get(f"/api/conflicts?run_id={run['id'] + 100}", headers=web.as_role(Role.VIEWER)).json() == []
+    assert web.client.get(f"/api/conflicts?run_id={run['id'] + 100}",
+                          headers=web.as_role(Role.VIEWER)).json() == []
 
 
 def test_the_record_view_shows_both_sides_with_history_and_syncs_now(web: WebSetup, sf: Salesforce) -> None:

@@ -1,6 +1,6 @@
-"""Integration settings through the API (admins only): the config exported as YAML with secrets masked and imported
-back (validated, key paths in errors), flows edited one by one, Salesforce credentials stored encrypted and never
-shown, a test login, and the CLI reading the same stored secrets."""
+"""Integration settings through the API (admins only): the config exported as YAML with secrets masked and
+imported back (validated, key paths in errors), flows edited one by one, Salesforce credentials stored
+encrypted and never shown, a test login, and the CLI reading the same stored secrets."""
 
 from __future__ import annotations
 
@@ -77,11 +77,14 @@ def test_an_invalid_config_is_refused_with_its_key_path_and_nothing_is_written(w
     assert broken.status_code == 422 and "not valid YAML" in broken.json()["detail"]["expected"]
     masked_nowhere = web.client.put("/api/config", json={"yaml": yaml.safe_dump(
         {**data, "connections": {**data["connections"], "app": {"url": MASK}}})}, headers=admin)
-    assert masked_nowhere.status_code == 422 and masked_nowhere.json()["detail"]["key"] == "connections.app.url"
+    assert masked_nowhere.status_code == 422
+    assert masked_nowhere.json()["detail"]["key"] == "connections.app.url"
     assert web.config_path.read_text(encoding="utf-8") == before
-    checked = web.client.post("/api/config/validate", json={"yaml": yaml.safe_dump(data)}, headers=admin).json()
+    checked = web.client.post("/api/config/validate", json={"yaml": yaml.safe_dump(data)},
+                              headers=admin).json()
     assert checked["valid"] is False and checked["problem"]["key"] == "flows[0].fields.Status.values"
-    assert web.client.put("/api/config", content=b"x", headers={**admin, "Content-Type": "text/csv"}).status_code \
+    assert web.client.put("/api/config", content=b"x",
+                          headers={**admin, "Content-Type": "text/csv"}).status_code \
         == 415
 
 
@@ -106,8 +109,8 @@ def test_flows_are_added_replaced_and_removed_one_at_a_time(web: WebSetup) -> No
     assert [f.name for f in load_config(web.config_path).flows] == ["leads"]
 
 
-def test_salesforce_credentials_are_stored_encrypted_and_never_shown(web: WebSetup, sandbox: RunningSandbox,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_salesforce_credentials_are_stored_encrypted_and_never_shown(
+        web: WebSetup, sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     admin = web.as_role(Role.ADMIN)
     shown = web.client.get("/api/connections", headers=admin).json()
     assert shown["salesforce"]["secrets"]["client_secret"] == {"set": True, "source": "file"}
@@ -125,7 +128,8 @@ def test_salesforce_credentials_are_stored_encrypted_and_never_shown(web: WebSet
     assert secrets["password"] == {"set": True, "source": "vault"}
     on_disk = web.config_path.read_text(encoding="utf-8")
     assert NEW_SECRET not in on_disk and SF_PASSWORD not in on_disk
-    assert "${SB_SECRET_SALESFORCE_CLIENT_SECRET}" in on_disk and "${SB_SECRET_SALESFORCE_PASSWORD}" in on_disk
+    assert "${SB_SECRET_SALESFORCE_CLIENT_SECRET}" in on_disk
+    assert "${SB_SECRET_SALESFORCE_PASSWORD}" in on_disk
     with web.state.session() as session:
         stored = {row.name: row.ciphertext for row in session.scalars(select(StoredSecret))}
     assert set(stored) == {"SB_SECRET_SALESFORCE_CLIENT_SECRET", "SB_SECRET_SALESFORCE_PASSWORD"}
@@ -137,7 +141,8 @@ def test_salesforce_credentials_are_stored_encrypted_and_never_shown(web: WebSet
     wrong = web.client.post("/api/connections/salesforce/test", json={**body, "password": "not the password"},
                             headers=admin).json()
     assert wrong["ok"] is False and "AuthenticationError" in wrong["message"]
-    kept = web.client.put("/api/connections/salesforce", json={**body, "client_secret": None, "password": None},
+    kept = web.client.put("/api/connections/salesforce",
+                          json={**body, "client_secret": None, "password": None},
                           headers=admin)
     assert kept.json()["salesforce"]["secrets"]["password"]["source"] == "vault"
     assert web.client.get("/api/budget", headers=web.as_role(Role.VIEWER)).status_code == 200
@@ -162,7 +167,8 @@ def test_an_app_url_with_a_password_is_stored_in_the_vault(web: WebSetup) -> Non
     url = f"sqlite:///{web.tmp / 'app.db'}"
     plain = web.client.put("/api/connections/app", json={"url": url}, headers=admin)
     assert plain.status_code == 200 and plain.json()["app"]["url"] == url
-    with_password = web.client.put("/api/connections/app", json={"url": "postgresql+psycopg://hub:s3cr3t-pw@db/x"},
+    with_password = web.client.put("/api/connections/app",
+                                   json={"url": "postgresql+psycopg://hub:s3cr3t-pw@db/x"},
                                    headers=admin)
     assert with_password.status_code == 200
     assert with_password.json()["app"]["url"] == "${SB_SECRET_APP_URL}"

@@ -32,14 +32,19 @@ from salesbridge.store.web_models import Role
 from salesbridge.web import accounts
 from salesbridge.web.app import create_web_app
 from salesbridge.web.server import bootstrap_admin
-from salesbridge.web.settings import FERNET_KEY_VARIABLE, SECRET_KEY_VARIABLE, KeysUnavailable, resolve_settings
+from salesbridge.web.settings import (
+    FERNET_KEY_VARIABLE,
+    SECRET_KEY_VARIABLE,
+    KeysUnavailable,
+    resolve_settings,
+)
 from salesbridge.web.state import WebState
 
 WEB_TABLES = {"sb_users", "sb_api_tokens", "sb_web_sessions", "sb_secrets", "sb_audit_log"}
 
 
-def test_keys_are_made_once_into_a_private_key_file_beside_the_database(tmp_path: Path,
-                                                                         caplog: pytest.LogCaptureFixture) -> None:
+def test_keys_are_made_once_into_a_private_key_file_beside_the_database(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     config = tmp_path / "salesbridge.yaml"
     with caplog.at_level(logging.WARNING):
         first = resolve_settings(config, environ={})
@@ -59,7 +64,8 @@ def test_keys_from_the_environment_win_and_several_fernet_keys_rotate(tmp_path: 
     assert settings.secret_key == "s" * 40 and settings.fernet_keys == (new, old)
     assert not (tmp_path / "salesbridge-web.db.keys").exists()
     with pytest.raises(KeysUnavailable, match="not a Fernet key"):
-        resolve_settings(tmp_path / "salesbridge.yaml", environ={SECRET_KEY_VARIABLE: "x", FERNET_KEY_VARIABLE: "no"})
+        resolve_settings(tmp_path / "salesbridge.yaml",
+                         environ={SECRET_KEY_VARIABLE: "x", FERNET_KEY_VARIABLE: "no"})
     with pytest.raises(KeysUnavailable, match="no keys"):
         resolve_settings(tmp_path / "salesbridge.yaml", generate_keys=False, environ={})
 
@@ -98,7 +104,8 @@ def test_the_users_commands_manage_accounts_and_issue_working_tokens(tmp_path: P
                           input="a long password\na long password\n")
     assert added.exit_code == 0, added.output
     assert "added ops (operator)" in added.output
-    assert runner.invoke(cli_app, ["users", "add", "ops", *where], input="another one\nanother one\n").exit_code == 1
+    assert runner.invoke(cli_app, ["users", "add", "ops", *where],
+                         input="another one\nanother one\n").exit_code == 1
     assert runner.invoke(cli_app, ["users", "add", "x", "--role", "boss", *where]).exit_code == 2
     listed = runner.invoke(cli_app, ["users", "list", *where])
     assert "ops" in listed.output and "operator" in listed.output
@@ -144,7 +151,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_salesbridge_serve_runs_the_app_on_uvicorn_with_generated_keys_and_the_first_admin(tmp_path: Path) -> None:
+def test_salesbridge_serve_runs_on_uvicorn_with_generated_keys_and_the_first_admin(tmp_path: Path) -> None:
     port = _free_port()
     environ = {name: value for name, value in os.environ.items()
                if name not in (SECRET_KEY_VARIABLE, FERNET_KEY_VARIABLE, "SALESBRIDGE_WEB_DATABASE")}
@@ -187,7 +194,8 @@ def test_the_web_database_may_be_postgresql(tmp_path: Path, postgres_url: str) -
             with TestClient(create_web_app(settings, state=state)) as client:
                 with state.session() as session:
                     accounts.create_user(session, "root", "a long password", Role.ADMIN)
-                login = client.post("/api/auth/login", json={"username": "root", "password": "a long password"})
+                login = client.post("/api/auth/login",
+                                    json={"username": "root", "password": "a long password"})
                 assert login.status_code == 200
                 csrf = login.json()["csrf_token"]
                 created = client.post("/api/users", json={"username": "eve", "password": "eve's password"},

@@ -1,5 +1,6 @@
-"""The OpenAPI document is valid, and a property-based fuzz run (schemathesis) over every operation, as an admin,
-finds no server errors. Bounded: a few derandomized examples per operation, so the run is quick and repeatable."""
+"""The OpenAPI document is valid, and a property-based fuzz run (schemathesis) over every operation, as an
+admin, finds no server errors. Bounded: a few derandomized examples per operation, so the run is quick and
+repeatable."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from salesbridge.sandbox.server import RunningSandbox
 from salesbridge.store.web_models import ApiToken, Role, StoredSecret, User
 from salesbridge.web import accounts
 
-#: Raise it for a deeper run: SALESBRIDGE_FUZZ_EXAMPLES=40 pytest --timeout 1500 tests/web/test_openapi_fuzz.py
+#: For a deeper run: SALESBRIDGE_FUZZ_EXAMPLES=40 pytest --timeout 1500 tests/web/test_openapi_fuzz.py
 EXAMPLES_PER_OPERATION = int(os.environ.get("SALESBRIDGE_FUZZ_EXAMPLES", "4"))
 
 
@@ -83,7 +84,8 @@ def server_errors_of(target: FuzzTarget, operation: APIOperation, answered: set[
             answered.add(operation.label)
         assert SF_CLIENT_SECRET not in text and SF_PASSWORD not in text, (operation.label, text[:200])
         if response.status_code >= 500:
-            found.append(f"{operation.label} -> {response.status_code}: {text[:300]}\n{case.as_curl_command()}")
+            found.append(f"{operation.label} -> {response.status_code}: {text[:300]}\n"
+                         f"{case.as_curl_command()}")
 
     fuzz()
     return found

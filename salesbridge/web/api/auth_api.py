@@ -68,7 +68,8 @@ def me(principal: ViewerDep, state: StateDep) -> MeOut:
 
 
 @router.post("/auth/password", status_code=status.HTTP_204_NO_CONTENT,
-             responses={**AUTH_ERRORS, 400: {"model": Problem, "description": "the current password is wrong"}})
+             responses={**AUTH_ERRORS,
+                        400: {"model": Problem, "description": "the current password is wrong"}})
 def change_password(body: PasswordChangeIn, principal: ViewerDep, state: StateDep, request: Request,
                     response: Response) -> None:
     """Change my password. Every browser session of mine ends; this one gets a new session at once."""
@@ -79,7 +80,8 @@ def change_password(body: PasswordChangeIn, principal: ViewerDep, state: StateDe
         accounts.update_user(session, user, password=body.new_password)
         if principal.via == "session":
             cookie, row = accounts.start_session(session, user, state.settings.session_ttl)
-            web_auth.set_session_cookies(response, state, cookie, row.id, web_auth.cookie_secure(state, request))
+            web_auth.set_session_cookies(response, state, cookie, row.id,
+                                         web_auth.cookie_secure(state, request))
 
 
 @router.get("/auth/tokens", response_model=list[TokenOut], responses=AUTH_ERRORS)

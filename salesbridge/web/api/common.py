@@ -24,7 +24,8 @@ HUB_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 BUSY: dict[int | str, dict[str, Any]] = {409: {"model": Problem, "description": "a sync is already running"}}
 CONFIG_INVALID: dict[int | str, dict[str, Any]] = {
-    422: {"model": ConfigProblemAnswer, "description": "the configuration does not validate (key path named)"},
+    422: {"model": ConfigProblemAnswer,
+          "description": "the configuration does not validate (key path named)"},
 }
 
 

@@ -42,7 +42,8 @@ def get_flow(_viewer: ViewerDep, state: StateDep, name: str = FlowName) -> FlowO
 @router.get("/flows/{name}/config", response_model=dict[str, Any],
             responses={**AUTH_ERRORS, **NOT_FOUND, **HUB_ERRORS})
 def get_flow_config(_admin: AdminDep, state: StateDep, name: str = FlowName) -> dict[str, Any]:
-    """The flow as the YAML file holds it (mapping, filters, schedule...): what ``PUT /api/flows/{name}`` takes."""
+    """The flow as the YAML file holds it (mapping, filters, schedule...): what ``PUT /api/flows/{name}``
+    takes."""
     _flow(state, name)
     for flow in state.config.read_raw().get("flows") or []:
         if isinstance(flow, dict) and flow.get("name") == name:
@@ -53,7 +54,7 @@ def get_flow_config(_admin: AdminDep, state: StateDep, name: str = FlowName) -> 
 @router.put("/flows/{name}", response_model=FlowDetail,
             responses={**AUTH_ERRORS, **CONFIG_INVALID, **HUB_ERRORS})
 def put_flow(admin: AdminDep, state: StateDep, name: str = FlowName,
-             body: dict[str, Any] = Body(description="the flow as the YAML file holds it (name from the path)")
+             body: dict[str, Any] = Body(description="the flow as the YAML file holds it (name from path)")
              ) -> FlowDetail:
     """Create or replace one flow in the configuration file (validated as a whole before it is written); the
     answer is the flow as validated, defaults filled in."""
@@ -81,7 +82,8 @@ def delete_flow(admin: AdminDep, state: StateDep, name: str = FlowName) -> None:
     _flow(state, name)
 
     def change(data: dict[str, Any]) -> None:
-        data["flows"] = [f for f in data.get("flows") or [] if not (isinstance(f, dict) and f.get("name") == name)]
+        data["flows"] = [f for f in data.get("flows") or []
+                         if not (isinstance(f, dict) and f.get("name") == name)]
 
     state.config.edit(change)
     with state.session() as session:
@@ -103,11 +105,12 @@ def _summary(flow: FlowConfig, last: dict[str, Any], errors: dict[str, int]) -> 
     last_run = None
     if flow.name in last:
         run, stats = last[flow.name]
-        last_run = LastRun(run_id=run.id, status=run.status, started_at=run.started_at, finished_at=run.finished_at,
-                           records_read=stats.records_read, records_written=stats.records_written,
-                           records_failed=stats.records_failed, conflicts=stats.conflicts, api_calls=stats.api_calls)
-    return {"name": flow.name, "salesforce": flow.salesforce, "table": flow.table, "direction": flow.direction.value,
-            "enabled": flow.enabled, "conflict": flow.conflict.value,
+        last_run = LastRun(run_id=run.id, status=run.status, started_at=run.started_at,
+                           finished_at=run.finished_at, records_read=stats.records_read,
+                           records_written=stats.records_written, records_failed=stats.records_failed,
+                           conflicts=stats.conflicts, api_calls=stats.api_calls)
+    return {"name": flow.name, "salesforce": flow.salesforce, "table": flow.table,
+            "direction": flow.direction.value, "enabled": flow.enabled, "conflict": flow.conflict.value,
             "schedule": _plain(getattr(flow, "schedule", None)), "last_run": last_run,
             "open_errors": errors.get(flow.name, 0)}
 

@@ -70,8 +70,8 @@ def sync_record(body: RecordSyncIn, _operator: OperatorDep, state: StateDep, flo
     _flow(state.hub_config(), flow)
     report = state.runs.run_now(state.hub(), lambda hub: hub.sync_record(flow, app_key=body.app_key,
                                                                          sf_id=body.sf_id))
-    return RecordSyncOut(run_id=report.run_id, status=report.status, written=report.written, failed=report.failed,
-                         errors=report.errors)
+    return RecordSyncOut(run_id=report.run_id, status=report.status, written=report.written,
+                         failed=report.failed, errors=report.errors)
 
 
 def jsonable_item(item: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +117,8 @@ def _pair(config: HubConfig, flow: FlowConfig, field: FieldMap, app_row: dict[st
         single = flow.model_copy(update={"fields": [field.model_copy(update={"direction": None})],
                                          "direction": Direction.BOTH})
         try:
-            expected = Mapper(single, config.value_maps).to_salesforce({field.app: app_value})[field.salesforce]
+            mapper = Mapper(single, config.value_maps)
+            expected = mapper.to_salesforce({field.app: app_value})[field.salesforce]
             same = canonical(expected) == canonical(sf_value)
         except MappingError:
             same = False

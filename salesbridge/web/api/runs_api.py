@@ -1,4 +1,4 @@
-"""``/api/runs``, ``/api/errors``, ``/api/conflicts``: what the syncs did, starting them, and fixing failures."""
+"""``/api/runs``, ``/api/errors``, ``/api/conflicts``: what the syncs did, starting them, fixing failures."""
 
 from __future__ import annotations
 
@@ -48,12 +48,13 @@ def runs(_viewer: ViewerDep, state: StateDep, limit: int = Limit, offset: int = 
 @router.post("/runs", response_model=RunStarted, status_code=status.HTTP_202_ACCEPTED,
              responses={**AUTH_ERRORS, **BUSY, **HUB_ERRORS, **NOT_FOUND})
 def start_run(body: RunStart, request: Request, _operator: OperatorDep, state: StateDep) -> RunStarted:
-    """Start a sync of every enabled flow (or the named ones) in the background; poll the run while it runs."""
+    """Start a sync of every enabled flow (or the named ones) in the background; poll the run meanwhile."""
     config = state.hub_config()
     known = {flow.name for flow in config.flows}
     unknown = [name for name in body.flows or [] if name not in known]
     if unknown:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no flow named {', '.join(map(repr, unknown))} "
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            detail=f"no flow named {', '.join(map(repr, unknown))} "
                             f"(known: {', '.join(sorted(known)) or 'none'})")
     run_id = state.runs.start(state.hub(), sync_work(body.flows or None), kind="sync")
     return _started(request, run_id)
@@ -84,11 +85,13 @@ def errors(_viewer: ViewerDep, state: StateDep, flow: str | None = Query(None, m
            offset: int = Offset) -> list[ErrorOut]:
     """Record errors, newest first: open ones by default (``status=all`` for every one)."""
     with hub_session(state) as session:
-        found = list_errors(session, flow=flow, status=error_status, run_id=run_id, limit=limit, offset=offset)
+        found = list_errors(session, flow=flow, status=error_status, run_id=run_id, limit=limit,
+                            offset=offset)
         return [ErrorOut.model_validate(error) for error in found]
 
 
-@router.get("/errors/{error_id}", response_model=ErrorDetail, responses={**AUTH_ERRORS, **NOT_FOUND, **HUB_ERRORS})
+@router.get("/errors/{error_id}", response_model=ErrorDetail,
+            responses={**AUTH_ERRORS, **NOT_FOUND, **HUB_ERRORS})
 def error_detail(error_id: IdPath, _viewer: ViewerDep, state: StateDep) -> ErrorDetail:
     """One error with the payload that was refused."""
     with hub_session(state) as session:
@@ -99,7 +102,7 @@ def error_detail(error_id: IdPath, _viewer: ViewerDep, state: StateDep) -> Error
              responses={**AUTH_ERRORS, **BUSY, **HUB_ERRORS})
 def retry_errors(body: RetryIn, request: Request, _operator: OperatorDep, state: StateDep) -> RunStarted:
     """Retry every open error (or one flow's, or the given ids): the records are read again and re-sent."""
-    ids = [error_id for error_id in body.ids or [] if 1 <= error_id <= MAX_ID] if body.ids is not None else None
+    ids = None if body.ids is None else [error_id for error_id in body.ids if 1 <= error_id <= MAX_ID]
     with hub_session(state) as session:
         if not repo.open_errors(session, flow=body.flow, ids=ids, limit=1):
             raise HTTPException(status.HTTP_409_CONFLICT, detail="no open errors to retry")
@@ -114,7 +117,8 @@ def retry_error(error_id: IdPath, request: Request, _operator: OperatorDep, stat
     with hub_session(state) as session:
         error = _error(session, error_id)
         if error.status not in UNRESOLVED:
-            raise HTTPException(status.HTTP_409_CONFLICT, detail=f"error {error_id} is {error.status}, not open")
+            raise HTTPException(status.HTTP_409_CONFLICT,
+                                detail=f"error {error_id} is {error.status}, not open")
     run_id = state.runs.start(state.hub(), retry_work([error_id], None), kind="retry")
     return _started(request, run_id)
 
@@ -167,7 +171,8 @@ def _detail(state: WebState, run_id: int) -> RunDetail:
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no run {run_id}")
         totals = run_totals(session, [run_id]).get(run_id, Totals())
         per_flow = [FlowStats.model_validate(stats) for stats in repo.run_flows(session, run_id)]
-        found = [ConflictOut.model_validate(c) for c in repo.list_conflicts(session, run_id=run_id, limit=200)]
+        found = [ConflictOut.model_validate(c) for c in repo.list_conflicts(session, run_id=run_id,
+                                                                            limit=200)]
         open_count = sum(open_error_counts(session, run_id=run_id).values())
         out = _run_out(run, totals)
     live = state.runs.live(run_id)

@@ -43,7 +43,7 @@ _CONFIG_BODY = {
         "required": True,
         "content": {
             "application/json": {"schema": ConfigText.model_json_schema()},
-            "application/yaml": {"schema": {"type": "string", "description": "the configuration file itself"}},
+            "application/yaml": {"schema": {"type": "string", "description": "the configuration file"}},
         },
     }
 }
@@ -61,7 +61,8 @@ def budget(_viewer: ViewerDep, state: StateDep) -> BudgetOut:
     used = maximum - remaining if isinstance(maximum, int) and isinstance(remaining, int) else None
     return BudgetOut(max=maximum, remaining=remaining, used=used,
                      used_share=round(used / maximum, 4) if used is not None and maximum else None,
-                     stop_share=config.settings.budget_share, limits=limits if isinstance(limits, dict) else {})
+                     stop_share=config.settings.budget_share,
+                     limits=limits if isinstance(limits, dict) else {})
 
 
 # -- the configuration file ----------------------------------------------------------------------------------
@@ -117,7 +118,8 @@ async def _yaml_body(request: Request) -> str:
         try:
             return body.decode("utf-8")
         except UnicodeDecodeError:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="the YAML is not UTF-8") from None
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                                detail="the YAML is not UTF-8") from None
     if content_type != "application/json":
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
                             detail="send application/json ({\"yaml\": ...}) or application/yaml")
@@ -137,7 +139,8 @@ def connections(_admin: AdminDep, state: StateDep) -> ConnectionsOut:
     return _connections_out(state)
 
 
-@router.put("/connections/salesforce", response_model=ConnectionsOut, responses={**AUTH_ERRORS, **CONFIG_INVALID})
+@router.put("/connections/salesforce", response_model=ConnectionsOut,
+            responses={**AUTH_ERRORS, **CONFIG_INVALID})
 def put_salesforce(body: SalesforceConnectionIn, admin: AdminDep, state: StateDep) -> ConnectionsOut:
     """Set how to log in to Salesforce. Secrets are stored encrypted and the file refers to them as
     ``${SB_SECRET_...}``; a secret left out keeps the stored one, an empty string removes it."""
@@ -227,8 +230,8 @@ def _first_problem(error: ValidationError | ConfigError) -> str:
     return f"{where}: {first['msg'].removeprefix('Value error, ')}" if where else first["msg"]
 
 
-def _salesforce_section(state: WebState, body: SalesforceConnectionIn, session: Session | None, by: str | None,
-                        environ: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+def _salesforce_section(state: WebState, body: SalesforceConnectionIn, session: Session | None,
+                        by: str | None, environ: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
     """The ``connections.salesforce`` mapping for the file, storing new secrets in the vault when ``session``
     is given (else putting them in ``environ`` only, for a test login)."""
     current = _current_salesforce(state)
