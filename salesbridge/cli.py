@@ -275,11 +275,12 @@ def serve(
     config: ConfigOption = None,
     host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
-    database: Annotated[str | None, typer.Option(help="web database URL (accounts, sessions, encrypted secrets); "
-                                                 "default: salesbridge-web.db beside the config")] = None,
-    create_admin: Annotated[str | None, typer.Option("--create-admin", help="make this admin account when there "
-                                                     "is none yet (password from $SALESBRIDGE_ADMIN_PASSWORD or "
-                                                     "asked for)")] = None,
+    database: Annotated[str | None, typer.Option(
+        help="web database URL (accounts, sessions, encrypted secrets); default: salesbridge-web.db beside the "
+             "config")] = None,
+    create_admin: Annotated[str | None, typer.Option(
+        "--create-admin", help="make this admin account when there is none yet (password from "
+                               "$SALESBRIDGE_ADMIN_PASSWORD or asked for)")] = None,
     secure_cookies: Annotated[bool, typer.Option(help="send cookies over HTTPS only (behind TLS)")] = False,
 ) -> None:
     """Run the web admin and REST API (OpenAPI at /docs)."""
