@@ -150,6 +150,11 @@ class CardDavClient:
         )
         return AddressBook(url, name)
 
+    def delete_address_book(self, book: AddressBook) -> None:
+        """Remove an address book and its cards (``salesbridge check`` removes the one it made to see that it
+        could)."""
+        self._request("DELETE", book.url, ok=(200, 204, 404))
+
     # -- cards -----------------------------------------------------------------------------------------------
     def etags(self, book: AddressBook) -> dict[str, str | None]:
         """Every card of a book by href, with its ETag (one PROPFIND, no card data)."""

@@ -38,6 +38,15 @@ class ImapError(Exception):
     """The server refused a command or could not be reached; the message says which and why."""
 
 
+class ImapLoginRefused(ImapError):
+    """The server answered but refused the user name or password; ``reason`` is the server's own words (so
+    that ``salesbridge check`` can say what it tried and what the server said)."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class ImapSettings:
     """Where and how to log in. ``ssl``: True (IMAPS), ``"starttls"`` or False (plain text)."""
@@ -125,8 +134,9 @@ class ImapMailbox:
             conn.login(settings.username, settings.password)
         except imaplib.IMAP4.error as error:
             conn.shutdown()
-            raise ImapError(
-                f"IMAP login refused for {settings.username!r} at {settings.host}: {_text(error)}"
+            reason = _text(error)
+            raise ImapLoginRefused(
+                f"IMAP login refused for {settings.username!r} at {settings.host}: {reason}", reason
             ) from None
         self._conn = conn
 
@@ -162,6 +172,12 @@ class ImapMailbox:
         self._ok(self.conn.create(quote_mailbox(name)), f"CREATE {name}")
         self.conn.subscribe(quote_mailbox(name))
         return True
+
+    def delete_folder(self, name: str) -> None:
+        """Remove a folder (``salesbridge check`` removes the one it made to see that it could)."""
+        with contextlib.suppress(imaplib.IMAP4.error):
+            self.conn.unsubscribe(quote_mailbox(name))
+        self._ok(self.conn.delete(quote_mailbox(name)), f"DELETE {name}")
 
     def select(self, folder: str, *, readonly: bool = True) -> int:
         """Select ``folder``; answers its message count."""

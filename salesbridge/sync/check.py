@@ -1,4 +1,5 @@
-"""``salesbridge check``: is the configuration consistent with the org and the app database?
+"""``salesbridge check``: is the configuration consistent with the org and the app database (and can the mail
+and contacts flows reach their mailbox and address book: ``salesbridge.flows.checks``)?
 
 Each problem names where it is in the config and exactly what is wrong, so that an admin fixes all of them in
 one pass instead of discovering them one failed run at a time.
@@ -10,6 +11,7 @@ from collections.abc import Callable
 
 from sqlalchemy import create_engine, inspect
 
+from salesbridge.flows.checks import check_sources
 from salesbridge.salesforce import AuthenticationError, SalesforceClient, SalesforceError
 from salesbridge.sync.config import FlowConfig, HubConfig
 from salesbridge.sync.connect import salesforce_client
@@ -25,13 +27,13 @@ def check_hub(config: HubConfig, report: Callable[[str], None] = lambda _line: N
         client.login()
         report(f"logged in to Salesforce at {config.connections.salesforce.login_url}")
     except (AuthenticationError, OSError) as error:
-        return [f"connections.salesforce: cannot log in: {error}"]
+        return [f"connections.salesforce: cannot log in: {error}", *check_sources(config, report, None)]
     engine = create_engine(config.connections.app.url)
     try:
         with engine.connect():
             report(f"connected to the app database {engine.url.render_as_string(hide_password=True)}")
     except Exception as error:  # noqa: BLE001 - any driver error is a problem to show, not a crash
-        return [f"connections.app.url: cannot connect: {error}"]
+        return [f"connections.app.url: cannot connect: {error}", *check_sources(config, report, client)]
     inspector = inspect(engine)
     for index, flow in enumerate(config.flows):
         where = f"flows[{index}] ({flow.name})"
@@ -40,6 +42,7 @@ def check_hub(config: HubConfig, report: Callable[[str], None] = lambda _line: N
         if not found:
             report(f"{where}: {flow.salesforce} <-> {flow.table}, {len(flow.fields)} fields")
     engine.dispose()
+    problems.extend(check_sources(config, report, client))
     return problems
 
 
