@@ -46,7 +46,8 @@ async def login_submit(request: Request) -> Response:
     target = _next_page(form.get("next"))
     response = redirect(target)
     try:
-        web_auth.login(state, response, username, password, web_auth.cookie_secure(state, request))
+        web_auth.login(state, response, username, password, web_auth.cookie_secure(state, request),
+                       client=request.client.host if request.client else None)
     except HTTPException:
         return render(request, "login.html", None, status_code=401, title="Log in", next_url=target,
                       username=username, problem="Wrong username or password.")
