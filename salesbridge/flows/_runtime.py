@@ -48,6 +48,7 @@ class FlowReport:
     problems: list[Problem] = field(default_factory=list)
     api_calls: int = 0
     error: str | None = None
+    records_read: int = 0
 
     def add(self, name: str, amount: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + amount
@@ -89,6 +90,7 @@ class Runtime:
         """Close the run: ``failed`` on a stopping error, ``partial`` with per-item problems, else
         ``succeeded``."""
         report.api_calls = self.client.api_calls
+        report.records_read = read
         if report.error:
             report.status = "failed"
         else:

@@ -389,6 +389,8 @@ class MailConfig(_Model):
                                          "the Message-ID: Tasks are then upserted by it")
     lead_source: str | None = Field(default=None, description="LeadSource of Leads made for unknown senders")
     enabled: bool = True
+    schedule: ScheduleConfig | None = Field(default=None, description="run by itself (salesbridge run), kept as "
+                                            "the schedule named 'mail'")
 
     @field_validator("keyword")
     @classmethod
@@ -424,6 +426,8 @@ class ContactsConfig(_Model):
                                           "address book; none: only shared cards are kept in step")
     conflict: Literal["last_modified_wins", "salesforce_wins", "card_wins"] = "last_modified_wins"
     enabled: bool = True
+    schedule: ScheduleConfig | None = Field(default=None, description="run by itself (salesbridge run), kept as "
+                                            "the schedule named 'contacts'")
 
 
 class HubConfig(_Model):

@@ -232,6 +232,12 @@ def trigger_reference_problems(config: HubConfig) -> list[tuple[str, str]]:
             problems.append((f"{path}.for", f"'for: record' needs a flow on the same table: '{target.flow}' "
                                             f"uses '{flows[target.flow].table}', not '{source.table}'"))
 
+    for section in ("mail", "contacts"):
+        source = getattr(config, section)
+        if source is not None and source.schedule is not None and section in flows:
+            index = list(flows).index(section)
+            problems.append((f"flows[{index}].name", f"a flow named '{section}' and the scheduled '{section}' "
+                                                     "section would share one schedule: rename the flow"))
     for index, flow in enumerate(config.flows):
         if flow.chain is not None:
             for position, target in enumerate(flow.chain.then):

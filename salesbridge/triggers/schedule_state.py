@@ -1,4 +1,5 @@
-"""The ``sb_schedules`` table: each scheduled flow's next and last run, kept so that they survive restarts.
+"""The ``sb_schedules`` table: each scheduled flow's next and last run, kept so that they survive restarts
+(the mail and contacts flows too, as rows named ``mail`` and ``contacts``).
 
 The stored next run time is the truth while the flow's schedule text (``spec``) is unchanged: a restart
 finds it as it was, and a time that passed while the hub was down is due at once (one run, however many were
@@ -38,9 +39,19 @@ class ScheduledFlow:
         return self.next_run_at is not None and self.next_run_at <= now
 
 
+#: Sections of the config that are flows of their own (IMAP, CardDAV); a schedule under one is kept by its name.
+SOURCE_SECTIONS = ("mail", "contacts")
+
+
 def scheduled_flows(config: HubConfig) -> dict[str, ScheduleConfig]:
-    """The enabled flows that have a schedule, by name."""
-    return {flow.name: flow.schedule for flow in config.flows if flow.enabled and flow.schedule is not None}
+    """The enabled flows that have a schedule, by name; the ``mail`` and ``contacts`` sections count as flows
+    named after them."""
+    found = {flow.name: flow.schedule for flow in config.flows if flow.enabled and flow.schedule is not None}
+    for name in SOURCE_SECTIONS:
+        section = getattr(config, name)
+        if section is not None and section.enabled and section.schedule is not None:
+            found[name] = section.schedule
+    return found
 
 
 def sync_schedules(session: Session, config: HubConfig, now: datetime) -> list[ScheduledFlow]:

@@ -3,7 +3,8 @@
 APScheduler (3.x) does the waiting: one job per scheduled flow, whose trigger asks ``schedules.next_run_after``
 (so the DST rules are ours and tested as pure functions), and one interval job that polls the event loop.
 Persistence is ours, not APScheduler's: ``sb_schedules`` holds each flow's next and last run time in the hub
-database (readable, no pickled jobs), and the scheduler starts from it:
+database (readable, no pickled jobs; the mail and contacts flows as ``mail`` and ``contacts``), and the
+scheduler starts from it:
 - a stored next run time in the past (missed while the hub was down) is run once at start: APScheduler's
   ``coalesce`` folds the missed runs into one, and ``misfire_grace_time=None`` runs it however late;
 - after each run the next time is stored, so that a restart computes nothing anew.
@@ -26,8 +27,10 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session
 
+from salesbridge.flows.scheduled import run_source
 from salesbridge.triggers.events import EventLoop
 from salesbridge.triggers.schedule_state import (
+    SOURCE_SECTIONS,
     ScheduledFlow,
     read_schedules,
     record_scheduled_run,
@@ -103,10 +106,14 @@ class TriggerService:
             return read_schedules(session, self.hub.config, self.clock())
 
     def run_scheduled(self, flow: str) -> RunReport:
-        """One scheduled run of ``flow``; then its last run and next run time are stored."""
+        """One scheduled run of ``flow`` (a table flow, or ``mail`` or ``contacts``); then its last run and next
+        run time are stored."""
         with self._work_lock:
             started = self.clock()
-            report = self.hub.sync([flow], trigger="schedule")
+            if flow in SOURCE_SECTIONS:
+                report = run_source(self.hub, flow, trigger="schedule")
+            else:
+                report = self.hub.sync([flow], trigger="schedule")
             next_run = next_run_after(self.schedules[flow], max(started, self.clock()))
             with Session(self.hub.engine) as session, session.begin():
                 record_scheduled_run(session, flow, started, report.run_id, next_run)
