@@ -2,7 +2,8 @@
 
 One router (``router``) that the web app includes beside the REST API. The pieces live in ``pages_*`` modules:
 ``pages_common`` (templates, the logged-in person, static files), ``pages_setup`` (the wizard and the config
-file), ``pages_dashboard`` (runs, live view, errors, conflicts, budget) and ``pages_records`` (record view).
+file), ``pages_dashboard`` (runs, live view, errors, conflicts, budget), ``pages_records`` (record view) and
+``pages_mail_contacts`` (the IMAP and CardDAV flows' settings).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from salesbridge.web import auth as web_auth
 from salesbridge.web.pages_common import ViewerPage, redirect, render, web
 from salesbridge.web.pages_common import router as common_router
 from salesbridge.web.pages_dashboard import router as dashboard_router
+from salesbridge.web.pages_mail_contacts import router as mail_contacts_router
 from salesbridge.web.pages_records import router as records_router
 from salesbridge.web.pages_setup import router as setup_router
 
@@ -61,7 +63,7 @@ def logout_submit(request: Request, principal: ViewerPage) -> Response:
     return response
 
 
-for _part in (common_router, setup_router, dashboard_router, records_router):
+for _part in (common_router, setup_router, dashboard_router, records_router, mail_contacts_router):
     router.include_router(_part)
 
 __all__ = ["router"]

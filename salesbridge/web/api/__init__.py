@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from salesbridge.web.api import accounts_api, auth_api, flows_api, records_api, runs_api, settings_api
+from salesbridge.web.api import (
+    accounts_api,
+    auth_api,
+    flows_api,
+    mail_contacts_api,
+    records_api,
+    runs_api,
+    settings_api,
+)
 
 router = APIRouter(prefix="/api")
-for module in (auth_api, accounts_api, flows_api, runs_api, records_api, settings_api):
+for module in (auth_api, accounts_api, flows_api, runs_api, records_api, settings_api, mail_contacts_api):
     router.include_router(module.router)
 
 __all__ = ["router"]
