@@ -6,7 +6,8 @@ both sides (updates, creates, deletes), then runs one sync in a separate process
 with SIGKILL: either at a chosen step (right before or right after a Salesforce write, after an app chunk or a
 Salesforce chunk committed...) or after a random delay, with the sandbox slowed down so that the kill lands
 inside the run. After the last round the hub runs twice to completion and both sides are compared with the
-expected records.
+expected records. The scenario runs once with sObject Collections only and once with large writes as Bulk API
+jobs (which, as in Salesforce, run on after the process that started them is killed).
 
 Two flows run in every sync:
 - ``leads`` (Lead <-> leads) has an external id (Hub_Id__c), so its creates are upserts: exactly once is asserted.
@@ -37,6 +38,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 import yaml
@@ -57,14 +59,31 @@ WORKER = Path(__file__).with_name("crash_worker.py")
 #: One full scenario per seed; its rounds and every random choice in them follow from it. More seeds for a longer
 #: hunt: SALESBRIDGE_CRASH_SEEDS=1,2,3 (the default keeps the test near a minute on a shared machine).
 SEEDS = [int(s) for s in os.environ.get("SALESBRIDGE_CRASH_SEEDS", "20240611").split(",")]
-ROUNDS = 16
+ROUNDS = 12
+
+
+@dataclass(frozen=True)
+class WritePath:
+    """How the hub writes to Salesforce in a scenario, and where its first run (the initial load) dies."""
+
+    name: str
+    bulk_threshold: int
+    first_death: str
+
+
+WRITE_PATHS = {
+    # sObject Collections only: a run is many calls of up to 200 records, and the first run dies between two.
+    "collections": WritePath("collections", bulk_threshold=100000, first_death="sf-done:upsert:2"),
+    # Writes above 150 records are one Bulk API job, which runs on in Salesforce when its client is killed; the
+    # first run dies when its initial-load job has finished and none of its links is committed.
+    "bulk": WritePath("bulk", bulk_threshold=150, first_death="sf-done:upsert:1"),
+}
 
 PIPELINE = {"New": "Open - Not Contacted", "Qualified": "Working - Contacted", "Lost": "Closed - Not Converted"}
 #: Steps the hub kills itself at (event:occurrence); see crash_worker.py. Each appears once per scenario.
 DIE_POINTS = [
     "sf-send:upsert:1",            # before the first Salesforce write of the run
     "sf-done:upsert:1",            # the first creates reached Salesforce, their links are not committed
-    "sf-done:upsert:2",
     "sf-done:update:1",            # updates reached Salesforce, the acknowledgements are not committed
     "sf-done:delete:1",            # deletes reached Salesforce, the tombstones are not committed
     "sf-done:create:1",            # accounts: creates without an external id reached Salesforce
@@ -224,6 +243,7 @@ class Rig:
     app: Engine
     client: SalesforceClient
     config_path: Path
+    write_path: WritePath
     expected: Expected = field(default_factory=Expected)
 
     def app_exec(self, sql: str, rows: list[dict[str, Any]]) -> None:
@@ -235,17 +255,19 @@ class Rig:
     def settle_sandbox(self) -> None:
         """Make the test's next edits come after everything the hub did, as a person's edits would.
 
-        The sandbox first finishes the requests a killed process had sent (they still commit, answerless). Then
+        The sandbox first finishes the requests a killed process had sent (they still commit, answerless) and the
+        Bulk jobs it had closed (they run on, as in Salesforce: a person's edit made meanwhile would be older than
+        the stale values the job writes later, and last-modified-wins would rightly keep those). Then
         the wall clock must pass the newest record stamp: the sandbox keeps stamps strictly increasing by a
         millisecond per record, so a 200-record write leaves them up to ~0.2 s ahead of the wall clock, and an
         app edit made at once would look older than the hub's write before it (real Salesforce stamps are the
         time of the save). Without this, last-modified-wins would rightly keep the "newer" Salesforce values.
         """
         tasks = self.sandbox._server.server_state.tasks  # uvicorn's in-flight requests
-        deadline = time.monotonic() + 60
-        while tasks:
+        deadline = time.monotonic() + 120
+        while tasks or self.bulk_jobs_running():
             assert time.monotonic() < deadline, "the sandbox did not finish the killed process's requests"
-            time.sleep(0.01)
+            time.sleep(0.05)
         clock = self.sandbox.org.clock
         newest = clock.now()  # never earlier than the last stamp given
         while clock.peek() <= newest:
@@ -297,7 +319,7 @@ class Rig:
         self.app_exec("DELETE FROM leads WHERE last_name = :tag", [{"tag": t} for t in deleted])
         forget(exp.leads, exp.deleted_leads, deleted)
         with self.app.begin() as connection:
-            for tag in rng.sample(sorted(exp.leads), 205):  # two update chunks
+            for tag in rng.sample(sorted(exp.leads), 205):  # two update calls, or one Bulk job
                 values = lead_values(rng, tag)
                 statement = text("UPDATE leads SET first_name = :first_name, company = :company, email = :email, "
                                  "stage = :stage WHERE last_name = :tag")
@@ -348,6 +370,22 @@ class Rig:
         with self.app.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(text(f"SELECT * FROM {table} ORDER BY id"))]
 
+    def bulk_jobs_running(self) -> bool:
+        """Whether a Bulk API ingest job is still being processed: one a killed process closed goes on without it,
+        as in Salesforce."""
+        instance_url, token = self.sandbox.login()
+        http = self.sandbox.http()
+        http.headers["Authorization"] = f"Bearer {token}"
+        url: str | None = f"{instance_url}/services/data/v62.0/jobs/ingest"
+        while url:
+            answer = http.get(url, timeout=30)
+            answer.raise_for_status()
+            page = answer.json()
+            if any(job["state"] in ("UploadComplete", "InProgress") for job in page["records"]):
+                return True
+            url = urljoin(instance_url, page["nextRecordsUrl"]) if page.get("nextRecordsUrl") else None
+        return False
+
     def conflict_winners(self, flow: str) -> Counter[str]:
         """Conflicts the hub recorded, by winner (a conflict met again after a crash is recorded again)."""
         with Session(self.app) as session:
@@ -358,7 +396,7 @@ class Rig:
                 for record in self.client.query_all(f"SELECT Id, {fields} FROM {sf_object}")]
 
 
-def make_config(sandbox: RunningSandbox, app_url: str) -> dict[str, Any]:
+def make_config(sandbox: RunningSandbox, app_url: str, write_path: WritePath) -> dict[str, Any]:
     return {
         "connections": {
             "salesforce": {"login_url": sandbox.url, "client_id": "salesbridge", "client_secret": "salesbridge-secret",
@@ -366,10 +404,9 @@ def make_config(sandbox: RunningSandbox, app_url: str) -> dict[str, Any]:
                            "verify": str(sandbox.ca_path)},
             "app": {"url": app_url},
         },
-        # Collections only (no Bulk job), so that a run is many calls and a kill can land between them; no
-        # overlap window, so that every record polled once must be handled by the run that moved the watermark
-        # past it (a re-read would hide a lost change).
-        "settings": {"bulk_threshold": 100000, "overlap_seconds": 0},
+        # No overlap window: every record polled once must be handled by the run that moved the watermark past
+        # it (a re-read would hide a lost change).
+        "settings": {"bulk_threshold": write_path.bulk_threshold, "overlap_seconds": 0},
         "flows": [
             {"name": "leads", "salesforce": "Lead", "table": "leads", "direction": "both",
              "key": {"salesforce_id_column": "sf_id", "external_id": "Hub_Id__c"},
@@ -384,7 +421,8 @@ def make_config(sandbox: RunningSandbox, app_url: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def rig(tmp_path: Path) -> Iterator[Rig]:
+def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
+    """Sandbox, app database and config for the write path named by the test's parameter."""
     sandbox = start_in_thread(data=str(tmp_path / "sandbox.db"), schema_files=(demo_schema_file(),))
     app_url = f"sqlite:///{tmp_path / 'app.db'}"
     app = create_engine(app_url)
@@ -392,12 +430,13 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
         for statement in APP_SCHEMA.split(";"):
             if statement.strip():
                 connection.execute(text(statement))
-    config_data = make_config(sandbox, app_url)
+    write_path = WRITE_PATHS[request.param]
+    config_data = make_config(sandbox, app_url, write_path)
     config_path = tmp_path / "salesbridge.yaml"
     config_path.write_text(yaml.safe_dump(config_data, sort_keys=False))
     client = salesforce_client(parse_config(config_data, config_path))
     try:
-        yield Rig(sandbox, app, client, config_path)
+        yield Rig(sandbox, app, client, config_path, write_path)
     finally:
         app.dispose()
         sandbox.stop()
@@ -415,24 +454,25 @@ def worker() -> Iterator[Worker]:
 # -- the test ----------------------------------------------------------------------------------------------
 
 
-def kill_plan(rng: random.Random) -> list[tuple[str | None, float | None]]:
-    """Per round: (die_at, kill_after). The first run (the initial load) dies between two upsert chunks; then
-    every die point once, in random order among rounds killed after a random delay."""
+def kill_plan(rng: random.Random, write_path: WritePath) -> list[tuple[str | None, float | None]]:
+    """Per round: (die_at, kill_after). The first run (the initial load) dies as the write path says; then every
+    die point once, in random order among rounds killed after a random delay."""
     plans: list[tuple[str | None, float | None]] = [(point, None) for point in DIE_POINTS]
     # From the start of the process: the first ~0.5 s is loading the config, migrating and installing triggers.
     plans += [(None, rng.uniform(0.0, 2.0)) for _ in range(ROUNDS - 1 - len(plans))]
     rng.shuffle(plans)
-    return [("sf-done:upsert:2", None), *plans]
+    return [(write_path.first_death, None), *plans]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("rig", list(WRITE_PATHS), indirect=True)
 def test_killed_syncs_converge_with_nothing_lost_and_nothing_doubled(rig: Rig, worker: Worker, seed: int) -> None:
     rng = random.Random(seed)
-    rig.create_in_app(rng, leads=410, accounts=40)   # three upsert chunks on the first run
+    rig.create_in_app(rng, leads=410, accounts=40)   # three upsert chunks (or one Bulk job) on the first run
     rig.create_in_salesforce(rng, leads=60, accounts=30)
     killed: Counter[str] = Counter()
 
-    for round_number, (die_at, kill_after) in enumerate(kill_plan(rng)):
+    for round_number, (die_at, kill_after) in enumerate(kill_plan(rng, rig.write_path)):
         if round_number:
             rig.edit_round(rng)
         rig.sandbox.org.faults.configure(FaultSettings(latency_ms=rng.choice([0, 20, 50])))
@@ -449,7 +489,7 @@ def test_killed_syncs_converge_with_nothing_lost_and_nothing_doubled(rig: Rig, w
 
     # The kills landed: at every chosen step that the runs reached, and between a write and its commit.
     assert sum(killed.values()) >= ROUNDS // 2, killed
-    assert killed["sf-done:upsert:1"] == 1 and killed["sf-done:update:1"] == 1, killed
+    assert killed[rig.write_path.first_death] >= 1 and killed["sf-done:update:1"] == 1, killed
 
     first = worker.run(rig.config_path)
     assert first.exit_code == 0 and first.report is not None
@@ -463,8 +503,8 @@ def test_killed_syncs_converge_with_nothing_lost_and_nothing_doubled(rig: Rig, w
     duplicates, revived = check_accounts_consistent(rig)
     winners = rig.conflict_winners("leads")
     assert winners["app"] and winners["salesforce"], f"the rounds should make conflicts both sides win: {winners}"
-    print(f"\nseed {seed}: kills {dict(killed)}; lead conflicts recorded {dict(winners)}; accounts flow "
-          f"(no external id): {duplicates} duplicated, {revived} deleted ones back")
+    print(f"\n{rig.write_path.name}, seed {seed}: kills {dict(killed)}; lead conflicts recorded {dict(winners)}; "
+          f"accounts flow (no external id): {duplicates} duplicated, {revived} deleted ones back")
 
 
 def expect_none(problems: list[Any], what: str) -> None:
