@@ -451,6 +451,8 @@ class FlowSync:
                                            write.change.log_ids))
                 continue
             values.update({target: matches[0].get(source) for target, source in route.set.items()})
+            if self.flow.sync_flag:  # routed records carry the flag as the flow's own creates do
+                values[self.flow.sync_flag] = True
             routed.append(ToSalesforce(write.change, None, values))
         self._record_planned_errors(failed)
         if routed:
