@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.orm import Session
 
 from salesbridge.connectors.sql import hub_writes
-from salesbridge.flows.deals.recipe import FLOW_NAME, OPPORTUNITY_STAGE, TABLE
+from salesbridge.flows.deals.recipe import FLOW_NAME, OPPORTUNITY_STAGE
+from salesbridge.flows.deals.registry import DEALS
 from salesbridge.salesforce import SalesforceClient
 from salesbridge.store import repository as repo
 
@@ -68,10 +69,9 @@ def import_opportunities(engine: Engine, client: SalesforceClient, partner: str,
                       "close_date": date.fromisoformat(opportunity["CloseDate"]) if opportunity.get("CloseDate")
                       else None, "status": status, "sf_id": sf_id, "sf_object": "Opportunity",
                       "created_at": now, "updated_at": now}
-            session.execute(text(f"INSERT INTO {TABLE} ({', '.join(values)}) "
-                                 f"VALUES ({', '.join(':' + c for c in values)})"), values)
-            deal_id = session.execute(text(f"SELECT id FROM {TABLE} WHERE partner = :p AND partner_deal_id = :d"),
-                                      {"p": partner, "d": sf_id}).scalar_one()
+            session.execute(insert(DEALS).values(**values))
+            deal_id = session.execute(select(DEALS.c.id).where(DEALS.c.partner == partner,
+                                                               DEALS.c.partner_deal_id == sf_id)).scalar_one()
             repo.save_link(session, FLOW_NAME, deal_id, sf_id, sf_object="Opportunity")
             result.imported[sf_id] = int(deal_id)
     return result

@@ -11,7 +11,21 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from salesbridge.connectors.sql import hub_writes
@@ -20,6 +34,18 @@ from salesbridge.flows.deals.recipe import FLOW_NAME, OPEN_STATUSES, STATUSES, T
 COLUMNS = ("id", "partner", "partner_deal_id", "company", "end_user_first_name", "end_user_last_name",
            "end_user_email", "title", "amount", "close_date", "status", "sf_id", "sf_object", "created_at",
            "updated_at")
+
+
+#: The table as migration 0005 makes it, typed, so that values bind alike on SQLite and PostgreSQL.
+DEALS = Table(
+    TABLE, MetaData(),
+    Column("id", Integer, primary_key=True), Column("partner", String(100)), Column("partner_deal_id", String(100)),
+    Column("company", String(255)), Column("end_user_first_name", String(40)),
+    Column("end_user_last_name", String(80)), Column("end_user_email", String(80)), Column("title", String(120)),
+    Column("amount", Numeric(18, 2)), Column("close_date", Date), Column("status", String(40)),
+    Column("sf_id", String(18)), Column("sf_object", String(40)), Column("created_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True)),
+)
 
 
 class DealError(Exception):
@@ -87,18 +113,17 @@ def register(engine: Engine, deal: NewDeal) -> dict[str, Any]:
     now = _now()
     values = {**deal.__dict__, "end_user_email": deal.end_user_email.strip().lower() if deal.end_user_email
               else None, "created_at": now, "updated_at": now}
-    columns = ", ".join(values)
     with engine.begin() as connection:
-        connection.execute(text(f"INSERT INTO {TABLE} ({columns}) VALUES ({', '.join(':' + c for c in values)})"),
-                           values)
-        new_id = connection.execute(text(f"SELECT id FROM {TABLE} WHERE partner = :p AND partner_deal_id = :d"),
-                                    {"p": deal.partner, "d": deal.partner_deal_id}).scalar_one()
+        connection.execute(insert(DEALS).values(**values))
+        new_id = connection.execute(select(DEALS.c.id).where(DEALS.c.partner == deal.partner,
+                                                             DEALS.c.partner_deal_id == deal.partner_deal_id)
+                                    ).scalar_one()
     return get(engine, new_id)
 
 
 def get(engine: Engine, deal_id: int) -> dict[str, Any]:
     with engine.connect() as connection:
-        row = connection.execute(text(f"{_select()} WHERE id = :i"), {"i": deal_id}).mappings().first()
+        row = connection.execute(select(DEALS).where(DEALS.c.id == deal_id)).mappings().first()
     if row is None:
         raise DealError("NOT_FOUND", f"no deal {deal_id}")
     return _row(row)
@@ -125,8 +150,7 @@ def set_status(engine: Engine, deal_id: int, status: str) -> dict[str, Any]:
         raise DealError("INVALID_STATUS", f"'{status}' is not a deal status ({', '.join(STATUSES)})")
     get(engine, deal_id)
     with engine.begin() as connection:
-        connection.execute(text(f"UPDATE {TABLE} SET status = :s, updated_at = :u WHERE id = :i"),
-                           {"s": status, "u": _now(), "i": deal_id})
+        connection.execute(update(DEALS).where(DEALS.c.id == deal_id).values(status=status, updated_at=_now()))
     return get(engine, deal_id)
 
 

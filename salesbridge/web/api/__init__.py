@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from salesbridge.web.api import (
     accounts_api,
     auth_api,
+    deals_api,
     flows_api,
     mail_contacts_api,
     records_api,
@@ -15,7 +16,8 @@ from salesbridge.web.api import (
 )
 
 router = APIRouter(prefix="/api")
-for module in (auth_api, accounts_api, flows_api, runs_api, records_api, settings_api, mail_contacts_api):
+for module in (auth_api, accounts_api, flows_api, runs_api, records_api, settings_api, mail_contacts_api,
+               deals_api):
     router.include_router(module.router)
 
 __all__ = ["router"]
