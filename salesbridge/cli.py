@@ -263,10 +263,19 @@ def run(
 def demo(
     workdir: Annotated[Path, typer.Option(help="where the demo's files go")] = Path("salesbridge-demo"),
     keep_running: Annotated[bool, typer.Option(help="keep the sandbox running afterwards")] = False,
+    flow: Annotated[str | None, typer.Option(help="play a ready-made flow's story instead: deals")] = None,
 ) -> None:
     """Start the sandbox, make a demo app database and config, seed both sides and sync them both ways."""
     from salesbridge.demo import run_demo
 
+    if flow == "deals":
+        from salesbridge.flows.deals.demo import run_deals_demo
+
+        run_deals_demo(workdir, console)
+        return
+    if flow is not None:
+        console.print(f"[red]no demo for flow '{flow}' (known: deals)[/red]")
+        raise typer.Exit(2)
     run_demo(workdir, console, keep_running=keep_running)
 
 
