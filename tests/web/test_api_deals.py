@@ -1,14 +1,18 @@
-"""``/api/deals`` against a sandbox org: partners register with operator tokens, duplicates are a 409 naming
-the existing deal, viewers read but cannot write, approval and "sync now" send the deal, Opportunities import."""
+"""``/api/deals`` and the Deals page against a sandbox org: partners register with operator tokens,
+duplicates are a 409 naming the existing deal, viewers read but cannot write, approval and "sync now" send
+the deal, Opportunities import."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 import pytest
 import yaml
 from api_support import SF_CLIENT_SECRET, SF_PASSWORD, WebSetup, web_setup
+from fastapi.testclient import TestClient
 
 from salesbridge.demo import demo_schema_file
 from salesbridge.flows.deals.recipe import sandbox_schema_file, with_deals
@@ -86,3 +90,35 @@ def test_opportunities_import_through_the_api(web: WebSetup) -> None:
     deal_id = answer.json()["imported"][opportunity.id]
     deal = web.client.get(f"/api/deals/{deal_id}", headers=web.as_role(Role.VIEWER)).json()
     assert (deal["title"], deal["status"], deal["sf_object"]) == ("Globex renewal", "Submitted", "Opportunity")
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def test_the_deals_page_registers_refuses_a_duplicate_approves_and_syncs(web: WebSetup) -> None:
+    web.add_user("partner", Role.OPERATOR)
+    web.login(web.client, "partner")
+    page = web.client.get("/deals")
+    assert page.status_code == 200 and "No deals registered yet." in page.text
+    csrf = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+    form = {key: str(value) for key, value in DEAL.items()}
+
+    def post(path: str, data: dict[str, str]) -> str:
+        answer = web.client.post(path, data={"csrf_token": csrf, **data}, follow_redirects=False)
+        assert answer.status_code == 303, answer.text[:500]
+        return unquote_plus(answer.headers["location"])
+
+    assert "Deal 1 registered." in post("/deals", form)
+    assert "Not registered: deal 1 (Acme Resellers P-1" in post("/deals", form)
+    assert "Fill in: company" in post("/deals", {**form, "company": ""})
+    assert "Deal 1 is Approved." in post("/deals/1/status", {"status": "Approved"})
+    assert "Deal 1 synced" in post("/deals/1/sync", {})
+    listed = web.client.get("/deals").text
+    assert "Approved" in listed and "Lead <a" in listed and 'id="deal-sync-1"' in listed
+
+    web.add_user("reader", Role.VIEWER)
+    reader = TestClient(web.app)
+    web.login(reader, "reader")
+    read_only = reader.get("/deals")
+    assert read_only.status_code == 200 and "Analytical Engines" in read_only.text
+    assert 'id="register-deal"' not in read_only.text
