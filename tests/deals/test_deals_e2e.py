@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from postgres_support import isolated_schema
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -43,9 +44,19 @@ def make_hub(org: RunningSandbox, url: str, sync_on: str = "approved") -> Hub:
     return Hub(parse_config(config, "deals.yaml"))
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def app_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # noqa: ANN001
+    """The app database (and the hub's, with sb_deals): a SQLite file or a schema on the test PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'app.db'}"
+        return
+    with isolated_schema(request.getfixturevalue("postgres_url"), "sb_deals") as (url, _schema):
+        yield url
+
+
 @pytest.fixture
-def hub(org: RunningSandbox, tmp_path) -> Iterator[Hub]:  # noqa: ANN001
-    built = make_hub(org, f"sqlite:///{tmp_path / 'app.db'}")
+def hub(org: RunningSandbox, app_url: str) -> Iterator[Hub]:
+    built = make_hub(org, app_url)
     yield built
     built.engine.dispose()
 
