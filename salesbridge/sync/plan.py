@@ -195,9 +195,9 @@ def _settle_conflict(flow: FlowConfig, mapper: Mapper, coerce: Coerce, change: S
     app_row = app_change.row or {}
     app_values = coerce(mapper.app_view(app_row, Direction.FROM_SALESFORCE)) if app_change.row else {}
     if not app_change.deleted and values_hash(app_values) == values_hash(incoming):
-        # Both sides hold the same values (e.g. a retried write whose link was not yet stored): no conflict.
-        plan.settled_log_ids.extend(app_change.log_ids)
-        return ToApp(change, link.app_key, incoming)
+        # Both sides hold the same values (e.g. a retried write whose link was not yet stored): no conflict. The
+        # entries are acknowledged with the write that stores the link: before it, a crash would lose the change.
+        return ToApp(change, link.app_key, incoming, app_change.log_ids)
     winner = resolve(flow.conflict, ChangeStamp(change.modified_at, change.deleted),
                      ChangeStamp(app_change.changed_at, app_change.deleted))
     plan.conflicts.append(ConflictRecord(link.app_key, change.sf_id, winner, jsonable(change.record),
