@@ -48,6 +48,10 @@ SF_WATERMARK = "sf_modstamp"
 CONVERSION_FIELDS = ("IsConverted", "ConvertedAccountId", "ConvertedContactId", "ConvertedOpportunityId")
 APP_INITIALIZED = "app_initialized"
 APP_CHUNK = 500
+#: When a row of the first run's every-row pass changed: unknown, so it never beats the other side's edit in a
+#: last-modified conflict. The row is sent because it was never synced, not because someone just edited it; a
+#: run after a crash in the first run meets Salesforce edits of records it had already created.
+UNKNOWN_CHANGE_TIME = datetime.min.replace(tzinfo=UTC)
 COLLECTION_SIZE = 200
 
 Progress = Callable[[str, int], None]
@@ -227,7 +231,7 @@ class FlowSync:
         return collect_salesforce_changes(records)
 
     def _read_app_changes(self, targets: Targets | None) -> tuple[dict[str, AppChange], bool]:
-        """Pending app changes; on a flow's first run every existing row counts as changed."""
+        """Pending app changes; on a flow's first run every existing row counts as changed (at an unknown time)."""
         now = datetime.now(UTC)
         initial_load = False
         if targets is not None:
@@ -241,7 +245,7 @@ class FlowSync:
                 change.changed_at = _utc(change.changed_at)
             if initial_load and self.flow.direction.sends():
                 for key in self.table.keys(self.flow.filter.app):
-                    changes.setdefault(key, AppChange(key, now))
+                    changes.setdefault(key, AppChange(key, UNKNOWN_CHANGE_TIME))
         rows = self.table.read(list(changes), where=self.flow.filter.app)
         for key, change in changes.items():
             change.row = rows.get(key)
