@@ -398,7 +398,7 @@ class FlowSync:
         if not item.twin_already_gone:
             self.table.delete(session, [item.app_key])
             self.result.deletes += 1
-        repo.tombstone_link(session, self.flow.name, item.app_key)
+        self._tombstone(session, item.app_key, item.sf_id)
         repo.record_event(session, self.run_id, self.flow.name, "deleted", item.app_key, item.sf_id,
                           {"origin": "salesforce"})
         ack_changes(session, item.log_ids)
@@ -591,7 +591,7 @@ class FlowSync:
                 for deletion, result in zip(chunk, results, strict=True):
                     codes = {e.error_code for e in result.errors}
                     if result.success or codes & {"ENTITY_IS_DELETED", "NOT_FOUND", "INVALID_CROSS_REFERENCE_KEY"}:
-                        repo.tombstone_link(session, self.flow.name, deletion.app_key)
+                        self._tombstone(session, deletion.app_key, deletion.sf_id)
                         repo.record_event(session, self.run_id, self.flow.name, "deleted", deletion.app_key,
                                           deletion.sf_id, {"origin": "app"})
                         self.result.deletes += 1
@@ -602,6 +602,14 @@ class FlowSync:
                                           error.message, list(error.fields), {"Id": deletion.sf_id})
                         self.result.failed += 1
                     ack_changes(session, deletion.log_ids)
+
+    def _tombstone(self, session: Session, app_key: str, sf_id: str) -> None:
+        """Close the link of a deleted pair, unless its key already names another record: the database may give
+        a deleted row's key to a record imported in the same sync (SQLite re-uses the highest rowid), whose new
+        link must stay live."""
+        link = repo.get_link_by_app_key(session, self.flow.name, app_key)
+        if link is not None and link.sf_id == sf_id:
+            repo.tombstone_link(session, self.flow.name, app_key)
 
     def _record_planned_error(self, session: Session, planned: PlannedError) -> None:
         operation = "update" if (planned.sf_id and planned.app_key) else "create"
