@@ -165,8 +165,9 @@ def plan_flow(flow: FlowConfig, mapper: Mapper, sf_changes: list[SalesforceChang
                 plan.settled_log_ids.extend(app_change.log_ids)
             continue
         if link is not None and link.deleted:
-            plan.settled_log_ids.extend(app_change.log_ids)
-            continue
+            # A tombstone's row was deleted: a row present under its key was inserted since (the database
+            # re-used the key), so it is a new record, created in Salesforce like any other.
+            link = None
         outgoing_view = coerce(mapper.app_view(app_change.row, Direction.TO_SALESFORCE))
         if link is not None and link.sf_id and values_hash(outgoing_view) == link.app_hash:
             plan.settled_log_ids.extend(app_change.log_ids)
