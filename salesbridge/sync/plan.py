@@ -120,7 +120,8 @@ def plan_flow(flow: FlowConfig, mapper: Mapper, sf_changes: list[SalesforceChang
                 app_change = pending_app.pop(link.app_key, None)
                 log_ids = app_change.log_ids if app_change else []
                 gone = app_change is not None and app_change.deleted
-                if app_change is not None and not gone:
+                # An app row still as last synced has no change of its own to lose: no conflict to log.
+                if app_change is not None and not gone and not _app_row_as_synced(mapper, coerce, app_change, link):
                     plan.conflicts.append(ConflictRecord(link.app_key, change.sf_id, Side.SALESFORCE,
                                                          jsonable(change.record), jsonable(app_change.row or {})))
                 plan.deletions.append(Deletion(Side.SALESFORCE, link.app_key, change.sf_id, log_ids,
