@@ -147,11 +147,20 @@ def test_app_delete_wins_over_a_salesforce_update():
     assert not result.to_app
 
 
-def test_tombstoned_link_ignores_later_changes_from_either_side():
+def test_tombstoned_link_ignores_later_changes_of_the_salesforce_record():
     flow = make_flow()
-    result = plan(flow, sf=[sf_change("Back")], app={"1": app_change("Back")},
-                  links=[link(flow, "Ada", deleted=True)])
+    result = plan(flow, sf=[sf_change("Back")], links=[link(flow, "Ada", deleted=True)])
     assert not result.to_app and not result.to_salesforce and not result.deletions
+
+
+def test_row_present_under_a_tombstoned_key_is_a_new_record():
+    # The tombstone's row was deleted: a row under its key now was inserted since (a re-used key).
+    flow = make_flow()
+    result = plan(flow, sf=[sf_change("Back")], app={"1": app_change("Grace")},
+                  links=[link(flow, "Ada", deleted=True)])
+    assert not result.to_app and not result.deletions
+    assert [(w.sf_id, w.values) for w in result.to_salesforce] == [
+        (None, {"LastName": "Grace", "Status": "Open - Not Contacted"})]
 
 
 def test_deleted_on_both_sides_only_closes_the_link():
