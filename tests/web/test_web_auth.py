@@ -60,6 +60,18 @@ NEEDS: dict[tuple[str, str], Role] = {
     ("PUT", "/api/connections/salesforce"): Role.ADMIN,
     ("PUT", "/api/connections/app"): Role.ADMIN,
     ("POST", "/api/connections/salesforce/test"): Role.ADMIN,
+    ("GET", "/api/mail"): Role.ADMIN,
+    ("PUT", "/api/mail"): Role.ADMIN,
+    ("DELETE", "/api/mail"): Role.ADMIN,
+    ("GET", "/api/contacts"): Role.ADMIN,
+    ("PUT", "/api/contacts"): Role.ADMIN,
+    ("DELETE", "/api/contacts"): Role.ADMIN,
+    ("GET", "/api/deals"): Role.VIEWER,
+    ("GET", "/api/deals/{deal_id}"): Role.VIEWER,
+    ("POST", "/api/deals"): Role.OPERATOR,
+    ("PUT", "/api/deals/{deal_id}/status"): Role.OPERATOR,
+    ("POST", "/api/deals/{deal_id}/sync"): Role.OPERATOR,
+    ("POST", "/api/deals/import"): Role.OPERATOR,
 }
 
 
