@@ -13,9 +13,10 @@ from collections.abc import Iterator
 
 import pytest
 import requests
-from postgres_support import postgres_base_url, require_postgres
+from postgres_support import isolated_schema, postgres_base_url, require_postgres
 from simple_salesforce import Salesforce
 
+from salesbridge.demo import demo_schema_file
 from salesbridge.sandbox.server import RunningSandbox, start_in_thread
 
 #: requests lets these override ``Session.verify`` (requests issue 3829), which would stop a session that
@@ -64,3 +65,24 @@ def sf(sandbox: RunningSandbox) -> Salesforce:
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
     return require_postgres(postgres_base_url())
+
+
+@pytest.fixture
+def org() -> Iterator[RunningSandbox]:
+    """A fresh sandbox org with the example schema: Hub_Id__c external ids on Account, Contact, Lead, Opportunity."""
+    running = start_in_thread(schema_files=(demo_schema_file(),))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def app_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # noqa: ANN001
+    """The app database URL: a SQLite file, or an isolated schema on the test PostgreSQL server."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'app.db'}"
+        return
+    with isolated_schema(request.getfixturevalue("postgres_url"), "sb_app") as (url, _schema):
+        yield url
+

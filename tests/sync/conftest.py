@@ -7,34 +7,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from postgres_support import isolated_schema
 from sqlalchemy import Engine, create_engine
 from sync_helpers import Setup, create_leads_table, hub_config, lead_flow
 
-from salesbridge.demo import demo_schema_file
-from salesbridge.sandbox.server import RunningSandbox, start_in_thread
+from salesbridge.sandbox.server import RunningSandbox
 from salesbridge.sync.connect import salesforce_client
 from salesbridge.sync.runs import Hub
-
-
-@pytest.fixture
-def org() -> Iterator[RunningSandbox]:
-    """A fresh sandbox org with the example schema: Hub_Id__c external ids on Account, Contact, Lead."""
-    running = start_in_thread(schema_files=(demo_schema_file(),))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def app_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # noqa: ANN001
-    """The app database URL: a SQLite file, or an isolated schema on the test PostgreSQL server."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'app.db'}"
-        return
-    with isolated_schema(request.getfixturevalue("postgres_url"), "sb_e2e") as (url, _schema):
-        yield url
 
 
 @pytest.fixture

@@ -7,32 +7,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from postgres_support import isolated_schema
 from sqlalchemy import Engine, create_engine
 from trigger_helpers import App, create_app_tables, hub_config
 
-from salesbridge.demo import demo_schema_file
-from salesbridge.sandbox.server import RunningSandbox, start_in_thread
+from salesbridge.sandbox.server import RunningSandbox
 from salesbridge.sync.connect import salesforce_client
 from salesbridge.sync.runs import Hub
-
-
-@pytest.fixture
-def org() -> Iterator[RunningSandbox]:
-    running = start_in_thread(schema_files=(demo_schema_file(),))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def app_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # noqa: ANN001
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'app.db'}"
-        return
-    with isolated_schema(request.getfixturevalue("postgres_url"), "sb_triggers") as (url, _schema):
-        yield url
 
 
 @pytest.fixture
