@@ -77,13 +77,21 @@ def collect_salesforce_changes(records: Iterable[dict[str, Any]]) -> list[Salesf
     return sorted(latest.values(), key=lambda c: (parse_datetime(c.modstamp), c.sf_id))
 
 
-def newest_stamp(changes: Iterable[SalesforceChange], current: str | None) -> str | None:
-    """The watermark after ``changes`` are applied: the newest SystemModstamp, never moving backwards."""
+def newest_stamp(changes: Iterable[SalesforceChange], current: str | None,
+                 settled_before: datetime | None = None) -> str | None:
+    """The watermark after ``changes`` are applied: the newest SystemModstamp, never moving backwards.
+
+    ``settled_before`` is the poll's start less the overlap window: nothing stamped before it can still commit,
+    so a quiet poll moves the watermark up to it. Without that, the window behind the last change (a whole bulk
+    load, say) would be re-read by every poll until the next change.
+    """
     newest = parse_datetime(current) if current else None
     for change in changes:
         stamp = parse_datetime(change.modstamp)
         if newest is None or stamp > newest:
             newest = stamp
+    if newest is not None and settled_before is not None and settled_before > newest:
+        newest = settled_before
     return format_datetime(newest) if newest else None
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -120,6 +120,7 @@ class FlowSync:
         self.twins = TwinFinder(flow, client, self.table) if flow.match else None
         self.result = FlowResult(flow.name)
         self._user_ids: dict[str, str | None] = {}
+        self._poll_started = datetime.now(UTC)
 
     @property
     def mapper(self) -> Mapper:
@@ -204,6 +205,7 @@ class FlowSync:
 
     # -- gathering -----------------------------------------------------------------------------------
     def _pull_salesforce(self, watermark: str | None, targets: Targets | None) -> list[SalesforceChange]:
+        self._poll_started = datetime.now(UTC)
         if not self.flow.direction.receives():
             return []  # a one-way flow to Salesforce never reads it: no-change polls cost nothing
         fields = self.mapper.salesforce_fields
@@ -340,7 +342,8 @@ class FlowSync:
                       targets: Targets | None) -> None:
         """Write Salesforce's changes into the app; the last chunk moves the watermark past all of them."""
         work: list[ToApp | Deletion] = [*plan.to_app, *(d for d in plan.deletions if d.origin is Side.SALESFORCE)]
-        new_watermark = None if targets else newest_stamp(sf_changes, watermark)
+        settled = self._poll_started - timedelta(seconds=self.hub.settings.overlap_seconds)
+        new_watermark = None if targets else newest_stamp(sf_changes, watermark, settled)
         chunks = [work[i:i + APP_CHUNK] for i in range(0, len(work), APP_CHUNK)] or [[]]
         for index, chunk in enumerate(chunks):
             with Session(self.engine) as session, session.begin():

@@ -192,3 +192,11 @@ def test_polled_records_are_deduplicated_by_id_keeping_the_newest_stamp():
     assert [c.record["LastName"] for c in changes] == ["New"]
     assert newest_stamp(changes, older.modstamp) == newer.modstamp
     assert newest_stamp([], newer.modstamp) == newer.modstamp
+
+
+def test_a_quiet_poll_moves_the_watermark_to_what_has_settled():
+    stamp = sf_change("Old", at=T0).modstamp
+    settled = T0 + timedelta(minutes=10)
+    assert newest_stamp([], stamp, settled) == settled.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    assert newest_stamp([], stamp, T0 - timedelta(minutes=10)) == stamp, "never backwards"
+    assert newest_stamp([], None, settled) is None, "a flow that never saw a record keeps reading everything"
