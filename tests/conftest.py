@@ -17,6 +17,7 @@ from postgres_support import isolated_schema, postgres_base_url, require_postgre
 from simple_salesforce import Salesforce
 
 from salesbridge.demo import demo_schema_file
+from salesbridge.salesforce import LoginSettings, SalesforceClient
 from salesbridge.sandbox.server import RunningSandbox, start_in_thread
 
 #: requests lets these override ``Session.verify`` (requests issue 3829), which would stop a session that
@@ -85,4 +86,16 @@ def app_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # noqa:
         return
     with isolated_schema(request.getfixturevalue("postgres_url"), "sb_app") as (url, _schema):
         yield url
+
+
+@pytest.fixture
+def sf_client(org: RunningSandbox) -> Iterator[SalesforceClient]:
+    """The hub's own client, logged in to ``org`` as the admin (the password flow of the seeded connected app)."""
+    client = SalesforceClient(LoginSettings(
+        login_url=org.url, flow="password", client_id="salesbridge", client_secret="salesbridge-secret",
+        username="admin@sandbox.example", password="sandbox-pass", verify=str(org.ca_path)))
+    try:
+        yield client
+    finally:
+        client.close()
 

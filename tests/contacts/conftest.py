@@ -11,12 +11,7 @@ from pathlib import Path
 
 import pytest
 from contacts_helpers import AddressBookUser
-from postgres_support import isolated_schema
 from radicale_server import RadicaleServer
-
-from salesbridge.demo import demo_schema_file
-from salesbridge.salesforce import LoginSettings, SalesforceClient
-from salesbridge.sandbox.server import RunningSandbox, start_in_thread
 
 
 @pytest.fixture(scope="session")
@@ -39,40 +34,3 @@ def person(radicale: RadicaleServer) -> Iterator[AddressBookUser]:
         yield user
     finally:
         user.close()
-
-
-@pytest.fixture
-def org() -> Iterator[RunningSandbox]:
-    running = start_in_thread(schema_files=(demo_schema_file(),))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def app_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'hub.db'}"
-        return
-    with isolated_schema(request.getfixturevalue("postgres_url"), "sb_contacts") as (url, _schema):
-        yield url
-
-
-@pytest.fixture
-def sf_client(org: RunningSandbox) -> Iterator[SalesforceClient]:
-    client = SalesforceClient(
-        LoginSettings(
-            login_url=org.url,
-            flow="password",
-            client_id="salesbridge",
-            client_secret="salesbridge-secret",
-            username="admin@sandbox.example",
-            password="sandbox-pass",
-            verify=str(org.ca_path),
-        )
-    )
-    try:
-        yield client
-    finally:
-        client.close()

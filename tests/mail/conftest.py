@@ -11,10 +11,8 @@ from pathlib import Path
 import pytest
 from dovecot_server import DovecotServer, MailUser
 from mail_helpers import MailClient
-from postgres_support import isolated_schema
 
 from salesbridge.demo import demo_schema_file
-from salesbridge.salesforce import SalesforceClient
 from salesbridge.sandbox.server import RunningSandbox, start_in_thread
 
 TASK_SCHEMA = str(Path(__file__).with_name("task_schema.yaml"))
@@ -53,35 +51,3 @@ def org() -> Iterator[RunningSandbox]:
         yield running
     finally:
         running.stop()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def app_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The hub's database: a SQLite file, or an isolated schema on the test PostgreSQL (fails when
-    missing)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'hub.db'}"
-        return
-    with isolated_schema(request.getfixturevalue("postgres_url"), "sb_mail") as (url, _schema):
-        yield url
-
-
-@pytest.fixture
-def sf_client(org: RunningSandbox) -> Iterator[SalesforceClient]:
-    from salesbridge.salesforce import LoginSettings
-
-    client = SalesforceClient(
-        LoginSettings(
-            login_url=org.url,
-            flow="password",
-            client_id="salesbridge",
-            client_secret="salesbridge-secret",
-            username="admin@sandbox.example",
-            password="sandbox-pass",
-            verify=str(org.ca_path),
-        )
-    )
-    try:
-        yield client
-    finally:
-        client.close()
