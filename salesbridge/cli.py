@@ -260,23 +260,34 @@ def run(
     service.run_forever(announce)
 
 
+#: ``salesbridge demo --flow NAME``: the module and function playing each ready-made flow's story.
+FLOW_DEMOS = {
+    "contracts": ("salesbridge.flows.contracts.demo", "run_contracts_demo"),
+    "deals": ("salesbridge.flows.deals.demo", "run_deals_demo"),
+    "renewals": ("salesbridge.flows.renewals.demo", "run_renewals_demo"),
+    "pipeline": ("salesbridge.flows.pipeline.demo", "run_pipeline_demo"),
+}
+
+
 @app.command()
 def demo(
     workdir: Annotated[Path, typer.Option(help="where the demo's files go")] = Path("salesbridge-demo"),
     keep_running: Annotated[bool, typer.Option(help="keep the sandbox running afterwards")] = False,
-    flow: Annotated[str | None, typer.Option(help="play a ready-made flow's story instead: deals")] = None,
+    flow: Annotated[str | None, typer.Option(
+        help=f"play a ready-made flow's story instead: {' | '.join(FLOW_DEMOS)}")] = None,
 ) -> None:
     """Start the sandbox, make a demo app database and config, seed both sides and sync them both ways."""
+    import importlib
+
     from salesbridge.demo import run_demo
 
-    if flow == "deals":
-        from salesbridge.flows.deals.demo import run_deals_demo
-
-        run_deals_demo(workdir, console)
-        return
     if flow is not None:
-        console.print(f"[red]no demo for flow '{flow}' (known: deals)[/red]")
-        raise typer.Exit(2)
+        if flow not in FLOW_DEMOS:
+            console.print(f"[red]no demo for flow '{flow}' (known: {', '.join(FLOW_DEMOS)})[/red]")
+            raise typer.Exit(2)
+        module_name, function_name = FLOW_DEMOS[flow]
+        getattr(importlib.import_module(module_name), function_name)(workdir, console)
+        return
     run_demo(workdir, console, keep_running=keep_running)
 
 
