@@ -518,6 +518,7 @@ class FlowSync:
             creates, matched = self._match_creates(creates)
             updates += matched
         creates = self._with_defaults(creates, self.flow.defaults)
+        updates = self._with_defaults(updates, self._mapped_defaults())
         if self.lane.primary and self.flow.conversion and self.flow.conversion.when:
             self._leave_status_to_conversion(creates + updates)
         if self.flow.sync_flag:
@@ -528,6 +529,26 @@ class FlowSync:
             payload = [{"Id": w.sf_id, **w.values} for w in chunk]
             results = self.client.update(self.lane.object_name, payload)
             self._commit_salesforce_writes(chunk, payload, results, "update")
+
+    def _mapped_defaults(self) -> dict[str, DefaultValue]:
+        """Defaults of fields the mapping sends: an update whose row leaves one empty gets the default rather than
+        clearing the field (an owner is required; a row without one keeps the default sales manager)."""
+        sent = {f.salesforce.lower() for f in self.mapper.outgoing}
+        return {name: spec for name, spec in self.flow.defaults.items() if name.lower() in sent}
+
+    def _defaults_back(self, row: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
+        """The app values of mapped fields a create filled by default (the owner), to write into the row: the
+        app then shows what Salesforce has, and the echo of the create is recognised as one."""
+        defaulted = {name.lower() for name in self.flow.defaults}
+        fields = [f for f in self.mapper.incoming
+                  if f.salesforce.lower() in defaulted and row.get(f.app) in (None, "") and sent.get(f.salesforce)]
+        if not fields:
+            return {}
+        try:
+            back = self.mapper.to_app(sent)
+        except MappingError:
+            return {}
+        return {f.app: back[f.app] for f in fields if back.get(f.app) not in (None, "")}
 
     def _leave_status_to_conversion(self, writes: list[ToSalesforce]) -> None:
         """Rows about to convert (stage Won) do not send the field of the ``when`` column: the conversion sets
@@ -672,6 +693,10 @@ class FlowSync:
                 else:
                     sf_id = result.id or write.sf_id
                     row = write.change.row or {}
+                    filled = self._defaults_back(row, sent) if write.sf_id is None else {}
+                    if filled:
+                        self.table.update(session, key, self._coerce(filled))
+                        row = write.change.row = {**row, **filled}
                     if self.flow.key.salesforce_id_column and row.get(self.flow.key.salesforce_id_column) != sf_id:
                         self.table.update(session, key, {self.flow.key.salesforce_id_column: sf_id})
                     repo.save_link(session, self.flow.name, key, sf_id, sf_object=self.lane.object_name,

@@ -17,14 +17,11 @@ before the contact is written.
 
 from __future__ import annotations
 
+from copy import deepcopy
 from importlib import resources
 from typing import Any
 
 import yaml
-
-from salesbridge.sync.config import FieldMap
-
-_CORE_HAS_REFERENCES = "reference" in FieldMap.model_fields
 
 FLOW_COMPANIES = "pipeline_companies"
 FLOW_CONTACTS = "pipeline_contacts"
@@ -55,23 +52,19 @@ def pipeline_recipe(owner: str = DEFAULT_OWNER, *, every: str = "15m", timezone:
                               "key": {"salesforce_id_column": "sf_id", "external_id": EXTERNAL_ID},
                               "defaults": {"OwnerId": {"user": owner}},
                               "schedule": {"every": every, "timezone": timezone}}
-    companies = {"name": FLOW_COMPANIES, "salesforce": "Account", "table": TABLE_COMPANIES, **common,
+    companies = {"name": FLOW_COMPANIES, "salesforce": "Account", "table": TABLE_COMPANIES, **deepcopy(common),
                  "fields": {"Name": "name", "Website": "website", "Phone": "phone"}}
-    contacts = {"name": FLOW_CONTACTS, "salesforce": "Contact", "table": TABLE_CONTACTS, **common,
+    contacts = {"name": FLOW_CONTACTS, "salesforce": "Contact", "table": TABLE_CONTACTS, **deepcopy(common),
                 "fields": {"FirstName": "first_name", "LastName": "last_name",
                            "Email": {"app": "email", "transform": "lower"}, "Phone": "phone", "Title": "title",
                            "AccountId": {"app": "company_id", "reference": FLOW_COMPANIES}}}
     person = {"FirstName": "first_name", "LastName": "last_name", "Email": {"app": "email", "transform": "lower"},
               "Phone": "phone", "Title": "title", "OwnerId": {"app": "owner_email", "user": True}}
-    leads = {"name": FLOW_LEADS, "salesforce": "Lead", "table": TABLE_LEADS, **common,
+    leads = {"name": FLOW_LEADS, "salesforce": "Lead", "table": TABLE_LEADS, **deepcopy(common),
              "fields": {**person, "Company": "company", "Status": {"app": "stage", "values": VALUE_MAP}},
-             "conversion": {"to": "Contact", "fields": dict(person), "when": {"stage": "Won"},
+             "conversion": {"to": "Contact", "fields": deepcopy(person), "when": {"stage": "Won"},
                             "status": LEAD_STATUS["Won"], "opportunity": True},
              "events": {kind: dict(values) for kind, values in EVENTS.items()}}
-    if not _CORE_HAS_REFERENCES:  # TEMPORARY until the sync core's field references land on main
-        del contacts["fields"]["AccountId"]
-        for fields in (leads["fields"], leads["conversion"]["fields"]):
-            del fields["OwnerId"]
     return {"flows": [companies, contacts, leads], "value_maps": {VALUE_MAP: dict(LEAD_STATUS)}}
 
 

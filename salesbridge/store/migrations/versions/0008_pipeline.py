@@ -3,6 +3,8 @@
 The tables are the tool's own, written as the tool writes them (the change log sees every write); the hub keeps
 them in step with Accounts, Contacts and Leads. ``company_id`` holds the row id of a company without a foreign
 key: the tool may delete a company before its contacts, and the sync must then report, not fail on insert.
+Ids are never re-used (AUTOINCREMENT on SQLite, which otherwise gives a deleted highest id to the next row): a
+contact naming a deleted company must not silently name the next company made.
 
 Revision ID: 0008
 Revises: 0007
@@ -43,6 +45,7 @@ def upgrade() -> None:
         sa.Column("phone", sa.String(40), nullable=True),
         sa.Column("sf_id", sa.String(18), nullable=True),
         *_stamps(),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "sb_pipeline_contacts",
@@ -55,6 +58,7 @@ def upgrade() -> None:
         sa.Column("title", sa.String(128), nullable=True),
         sa.Column("sf_id", sa.String(18), nullable=True),
         *_stamps(),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_sb_pipeline_contacts_company_id", "sb_pipeline_contacts", ["company_id"])
     op.create_table(
@@ -70,6 +74,7 @@ def upgrade() -> None:
         sa.Column("owner_email", sa.String(80), nullable=True),
         sa.Column("sf_id", sa.String(18), nullable=True),
         *_stamps(),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_sb_pipeline_leads_stage", "sb_pipeline_leads", ["stage"])
 
