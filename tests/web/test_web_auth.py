@@ -72,6 +72,14 @@ NEEDS: dict[tuple[str, str], Role] = {
     ("PUT", "/api/deals/{deal_id}/status"): Role.OPERATOR,
     ("POST", "/api/deals/{deal_id}/sync"): Role.OPERATOR,
     ("POST", "/api/deals/import"): Role.OPERATOR,
+    ("GET", "/api/pipeline/events"): Role.VIEWER,
+    ("GET", "/api/pipeline/errors"): Role.VIEWER,
+    ("GET", "/api/pipeline/{kind}"): Role.VIEWER,
+    ("GET", "/api/pipeline/{kind}/{record_id}"): Role.VIEWER,
+    ("POST", "/api/pipeline/{kind}"): Role.OPERATOR,
+    ("PATCH", "/api/pipeline/{kind}/{record_id}"): Role.OPERATOR,
+    ("DELETE", "/api/pipeline/{kind}/{record_id}"): Role.OPERATOR,
+    ("POST", "/api/pipeline/sync"): Role.OPERATOR,
 }
 
 

@@ -10,6 +10,7 @@ from salesbridge.web.api import (
     deals_api,
     flows_api,
     mail_contacts_api,
+    pipeline_api,
     records_api,
     runs_api,
     settings_api,
@@ -17,7 +18,7 @@ from salesbridge.web.api import (
 
 router = APIRouter(prefix="/api")
 for module in (auth_api, accounts_api, flows_api, runs_api, records_api, settings_api, mail_contacts_api,
-               deals_api):
+               deals_api, pipeline_api):
     router.include_router(module.router)
 
 __all__ = ["router"]
