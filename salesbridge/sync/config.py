@@ -254,6 +254,10 @@ class ConversionConfig(_Model):
 
     to: Literal["Opportunity", "Contact"] = "Opportunity"
     fields: list[FieldMap]
+    initial: Literal["salesforce", "app"] = Field(
+        default="salesforce", description="whose values the converted record starts with: Salesforce's (what the "
+        "converting user chose) or the app row's, sent to it right after the conversion (the app is the record's "
+        "source, and the new record's defaults, such as a first stage, must not come back as an edit)")
 
     @field_validator("fields", mode="before")
     @classmethod

@@ -71,7 +71,9 @@ def deals_recipe(sync_on: SyncOn = "approved", *, owner: str | None = None,
         "defaults": defaults,
         "sync_flag": "Sync_with_Hub__c",
         "deletes": False,
-        "conversion": {"to": "Opportunity", "fields": opportunity_fields},
+        # The deal's values go to the Opportunity its Lead became: the deal is the record's source, and the new
+        # Opportunity's first stage (Prospecting) must not come back as "Submitted".
+        "conversion": {"to": "Opportunity", "fields": opportunity_fields, "initial": "app"},
         "route": {"to": "Opportunity",
                   "when_exactly_one": {"object": "Contact", "fields": {"Email": "end_user_email"}},
                   "set": {"AccountId": "AccountId", "ContactId": "Id"},
