@@ -57,6 +57,9 @@ class Hub:
         migrate(self.engine)
         for flow in config.flows:
             install_change_log(self.engine, flow.table, flow.key.app)
+        with Session(self.engine) as session, session.begin():
+            for run_id in repo.sweep_interrupted_runs(session):
+                log.warning("run %s was interrupted: its process stopped before it finished", run_id)
         self.client = client or salesforce_client(config)
 
     def sync(self, flows: list[str] | None = None, *, trigger: str = "manual",

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -226,3 +230,27 @@ def test_timestamps_are_aware_utc_and_naive_ones_are_refused(session: Session) -
     link.deleted_at = datetime(2026, 1, 1)  # naive
     with pytest.raises(Exception, match="naive datetime"):
         session.flush()
+
+
+def test_runs_whose_process_died_are_swept_as_interrupted(session: Session) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    host = socket.gethostname()
+    owners = {"dead": f"{host}:{dead.stdout.strip()}", "alive": f"{host}:{os.getpid()}",
+              "elsewhere": "another-host:1", "legacy": None}
+    ids = {}
+    for name, owner in owners.items():
+        ids[name] = repo.start_run(session, "manual", ["leads"])
+        session.get(Run, ids[name]).owner = owner  # type: ignore[union-attr]
+    finished = repo.start_run(session, "manual", ["leads"])
+    session.get(Run, finished).owner = owners["dead"]  # type: ignore[union-attr]
+    repo.finish_run(session, finished, "succeeded", 0)
+
+    assert repo.sweep_interrupted_runs(session) == [ids["dead"]]
+    run = session.get(Run, ids["dead"])
+    assert run is not None and run.status == "interrupted" and run.finished_at is not None
+    assert owners["dead"] in (run.error or "")
+    assert {session.get(Run, ids[name]).status for name in ("alive", "elsewhere", "legacy")} == {"running"}  # type: ignore[union-attr]
+    assert session.get(Run, finished).status == "succeeded"  # type: ignore[union-attr]
+    assert repo.sweep_interrupted_runs(session) == []
+    assert session.get(Run, repo.start_run(session, "manual", [])).owner == repo.process_owner()  # type: ignore[union-attr]
