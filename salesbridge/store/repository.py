@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from salesbridge.store.models import (
@@ -424,6 +425,22 @@ def record_event(
     session.add(event)
     session.flush()
     return event
+
+
+def prune_events(session: Session, before: datetime) -> int:
+    """Delete events older than ``before``; answers how many.
+
+    Kept whatever their age: each record's latest ``created``/``updated`` event (its last known values, from
+    which event rules and owner changes tell what changed) and the events of runs the event loop has not
+    handled yet.
+    """
+    latest = select(func.max(Event.id)).where(Event.kind.in_(("created", "updated"))).group_by(Event.flow,
+                                                                                               Event.app_key)
+    unhandled = select(Run.id).where(Run.events_handled_at.is_(None))
+    result = session.execute(delete(Event).where(
+        Event.created_at < before, Event.id.not_in(latest),
+        or_(Event.run_id.is_(None), Event.run_id.not_in(unhandled))))
+    return int(result.rowcount or 0)
 
 
 def list_events_after(session: Session, after_id: int = 0, *, flow: str | None = None,

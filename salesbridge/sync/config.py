@@ -373,6 +373,8 @@ class SyncSettings(_Model):
     budget_share: float | None = Field(default=0.9, gt=0, le=1, description="stop a run at this share of the "
                                        "org's daily API limit")
     change_batch: int = Field(default=10000, ge=1, description="local changes handled per run and flow")
+    keep_events_days: int = Field(default=90, ge=0, description="days lifecycle events are kept (sb_events; "
+                                  "salesbridge run prunes daily, or salesbridge prune); 0 keeps them all")
 
 
 _IMAP_ATOM_SPECIALS = set('(){ %*"\\]')
