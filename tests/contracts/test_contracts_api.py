@@ -3,12 +3,15 @@ the signature hook and the inbound ``/signed`` with a file; viewers read but can
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 import pytest
 import yaml
+from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "web"))
@@ -105,3 +108,43 @@ def test_queue_decisions_documents_and_signature_through_the_api(web: WebSetup, 
     assert len(client.query_all(f"SELECT Id FROM ContentDocumentLink WHERE LinkedEntityId = '{won}'")) == 2
     listed = web.client.get("/api/contracts", params={"status": "Signed"}, headers=viewer).json()
     assert [item["id"] for item in listed] == [request_id]
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def test_the_contracts_page_shows_the_queue_and_decides(web: WebSetup, client: SalesforceClient) -> None:
+    (acme,) = client.create("Account", [{"Name": "Acme Corp"}])
+    first = submit(client, opportunity(client, "One", acme.id), file=("one.pdf", b"one"))
+    second = submit(client, opportunity(client, "Two", acme.id), file=("two.pdf", b"two"))
+    web.add_user("approver", Role.OPERATOR)
+    web.login(web.client, "approver")
+    page = web.client.get("/contracts")
+    assert page.status_code == 200 and "Nothing waits for a decision." in page.text
+    csrf = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+
+    def post(path: str, data: dict[str, str], **extra: object) -> str:
+        answer = web.client.post(path, data={"csrf_token": csrf, **data}, follow_redirects=False, **extra)
+        assert answer.status_code == 303, answer.text[:500]
+        return unquote_plus(answer.headers["location"])
+
+    assert "Round succeeded: 2 picked up, 0 failed" in post("/contracts/run", {})
+    queue = web.client.get("/contracts").text
+    assert 'id="approve-1"' in queue and "one.pdf" in queue and "Acme Corp" in queue
+    assert "a rejection needs a comment" in post("/contracts/2/decide", {"decision": "reject", "comment": ""})
+    assert "Request 1 approved. Salesforce is up to date." in post("/contracts/1/decide",
+                                                                   {"decision": "approve", "comment": "ok"})
+    assert "Request 2 rejected." in post("/contracts/2/decide", {"decision": "reject", "comment": "no"})
+    assert "webhook none" in post("/contracts/1/signature", {})
+    assert "Request 1 is Signed." in post("/contracts/1/signed", {},
+                                          files={"file": ("one-signed.pdf", b"signed", "application/pdf")})
+    statuses = {r["Id"]: r["Status__c"] for r in client.query_all("SELECT Id, Status__c FROM Contract_Request__c")}
+    assert statuses == {first: "Signed", second: "Rejected"}
+    listed = web.client.get("/contracts").text
+    assert "one-signed.pdf</a>\n        [signed, in Salesforce]" in listed
+
+    web.add_user("reader", Role.VIEWER)
+    reader = TestClient(web.app)
+    web.login(reader, "reader")
+    read_only = reader.get("/contracts")
+    assert read_only.status_code == 200 and "one.pdf" in read_only.text and 'id="contracts-run"' not in read_only.text
