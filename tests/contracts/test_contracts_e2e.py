@@ -49,7 +49,7 @@ def open_errors(hub: Hub) -> dict[str, tuple[str, str]]:
     """app key -> (code, message) of the open errors of the flow."""
     with Session(hub.engine) as session:
         return {e.app_key: (e.error_code, e.message) for e in session.scalars(
-            select(RecordError).where(RecordError.flow == "contracts", RecordError.status == "open"))}
+            select(RecordError).where(RecordError.flow.like("contracts%"), RecordError.status == "open"))}
 
 
 def by_sf_id(hub: Hub) -> dict[str, dict]:

@@ -53,7 +53,7 @@ def hub(contracts_org: RunningSandbox, tmp_path: Path) -> Iterator[Hub]:
 def errors_by_sf_id(hub: Hub) -> dict[str, str]:
     with Session(hub.engine) as session:
         return {e.sf_id: e.error_code for e in session.scalars(
-            select(RecordError).where(RecordError.flow == "contracts", RecordError.status == "open"))}
+            select(RecordError).where(RecordError.flow.like("contracts%"), RecordError.status == "open"))}
 
 
 def sf_status(hub: Hub) -> dict[str, str]:
@@ -190,7 +190,8 @@ def test_signature_webhook_failure_is_recorded_and_retried_then_signed(hub: Hub)
     assert sf_status(hub) == {row["sf_id"]: "Signed"}
 
 
-def test_api_calls_of_a_round_grow_with_batches_and_files_not_with_requests(hub: Hub):
+def test_api_calls_of_a_round_grow_with_batches_and_files_not_with_requests(hub: Hub,
+                                                                           contracts_org: RunningSandbox):
     client = hub.client
     (acme,) = client.create("Account", [{"Name": "Acme Corp"}])
     counts = {}
@@ -198,8 +199,38 @@ def test_api_calls_of_a_round_grow_with_batches_and_files_not_with_requests(hub:
         for index in range(size):
             submit(client, opportunity(client, f"Deal {size}-{index}", None), account_id=acme.id,
                    file=(f"c{size}-{index}.pdf", b"contract %d" % index))
+        served_before = contracts_org.org.api_usage.used
         round_ = run_contracts(hub)
         assert round_.status == "succeeded" and len(round_.pickup.picked_up) == size
+        assert contracts_org.org.api_usage.used - served_before == round_.api_calls, "the org counts the same"
         counts[size] = (round_.api_calls, round_.pickup.downloads)
     # poll, Accounts, links, versions, poll, one collection update of the statuses; + one download per file.
     assert counts == {3: (6 + 3, 3), 12: (6 + 12, 12)}
+
+
+def test_a_refused_document_link_is_its_requests_error_and_the_other_documents_go_on(hub: Hub):
+    client = hub.client
+    (acme,) = client.create("Account", [{"Name": "Acme Corp"}])
+    kept, gone = opportunity(client, "Kept", acme.id), opportunity(client, "Gone", acme.id)
+    submit(client, kept, file=("kept.pdf", b"kept"))
+    submit(client, gone, file=("gone.pdf", b"gone"))
+    run_contracts(hub)
+    for row in registry.list_requests(hub.engine):
+        approve(hub.engine, row["id"], "olivia")
+    (deleted,) = client.delete([gone])
+    assert deleted.success
+
+    round_ = run_contracts(hub)
+
+    assert round_.status == "partial" and len(round_.sharing.linked) == 1
+    assert [code for code in round_.sharing.failed.values()] == ["ENTITY_IS_DELETED"]
+    with Session(hub.engine) as session:
+        (error,) = session.scalars(select(RecordError).where(RecordError.status == "open"))
+    assert (error.flow, error.direction, error.error_code) == ("contracts.documents", "to_salesforce",
+                                                              "ENTITY_IS_DELETED")
+    assert "gone.pdf" in error.message
+    assert len(client.query_all(f"SELECT Id FROM ContentDocumentLink WHERE LinkedEntityId = '{kept}'")) == 1
+    again = run_contracts(hub)
+    assert list(again.sharing.failed.values()) == ["ENTITY_IS_DELETED"], "tried again at the next round"
+    with Session(hub.engine) as session:
+        assert session.scalars(select(RecordError.attempts).where(RecordError.status == "open")).all() == [2]

@@ -1,8 +1,10 @@
-"""Per-request record errors of the contracts module's own steps (pickup, sharing), kept with the flow's.
+"""Per-request record errors of the contracts module's own steps: pickup and sharing.
 
-They are RecordErrors like the sync core's: code, message, the request's keys and a payload, shown and retried
-from the CLI, API and dashboard; every contracts run tries the failed requests again, and resolves their errors
-once they get through.
+They are RecordErrors like the sync core's (code, message, the request's keys, a payload), shown by the CLI, API
+and dashboard, under the names ``<flow>.pickup`` and ``<flow>.documents``. Their own names keep the sync core
+from resolving them when it writes the same request for another reason, and keep ``salesbridge retry`` from
+re-reading the request for nothing: like mail's errors, they are retried by the module's next round, which
+counts the attempts and resolves them once the request gets through.
 """
 
 from __future__ import annotations
@@ -22,6 +24,16 @@ CHECKSUM_MISMATCH = "CHECKSUM_MISMATCH"
 _UNRESOLVED = ("open", "retrying")
 
 
+def pickup_errors(flow: str) -> str:
+    """The error flow name of pickup failures (missing Account, file, too large...)."""
+    return f"{flow}.pickup"
+
+
+def document_errors(flow: str) -> str:
+    """The error flow name of documents Salesforce refused (links, uploads)."""
+    return f"{flow}.documents"
+
+
 def record(session: Session, run_id: int | None, flow: str, request: dict[str, Any], code: str, message: str,
            fields: list[str], *, direction: str = "from_salesforce", operation: str = "update",
            payload: dict[str, Any] | None = None) -> None:
@@ -30,12 +42,8 @@ def record(session: Session, run_id: int | None, flow: str, request: dict[str, A
                       message, fields, payload or {"request": request.get("name"), "sf_id": request.get("sf_id")})
 
 
-def resolve(session: Session, flow: str, request_id: int, direction: str, operation: str | None = None) -> int:
-    """Resolve the request's open errors of one direction once a step in that direction got it through:
-    pickup (from Salesforce) settles what kept the request from coming in, sharing (to Salesforce) what kept
-    its documents from going out (``operation`` "create": not the status updates the sync core sends)."""
+def resolve(session: Session, flow: str, request_id: int) -> int:
+    """Resolve the request's open errors under ``flow`` (one of the names above) once the step got it through."""
     query = select(RecordError.id).where(RecordError.flow == flow, RecordError.app_key == str(request_id),
-                                         RecordError.status.in_(_UNRESOLVED), RecordError.direction == direction)
-    if operation is not None:
-        query = query.where(RecordError.operation == operation)
+                                         RecordError.status.in_(_UNRESOLVED))
     return repo.mark_errors_resolved(session, session.scalars(query).all())

@@ -173,8 +173,8 @@ def _commit(engine: Engine, flow: str, run_id: int | None, requests: list[dict[s
             session.execute(update(REQUESTS).where(REQUESTS.c.id == request["id"], REQUESTS.c.status == "Submitted")
                             .values(status="In Review", picked_up_at=stamp, company_account_id=account_id,
                                     company_name=account_name, updated_at=stamp))
-            errors.resolve(session, flow, request["id"], "from_salesforce")
+            errors.resolve(session, errors.pickup_errors(flow), request["id"])
             result.picked_up.append(request["id"])
         for request_id, (code, message, fields) in failures.items():
-            errors.record(session, run_id, flow, by_id[request_id], code, message, fields)
+            errors.record(session, run_id, errors.pickup_errors(flow), by_id[request_id], code, message, fields)
             result.failed[request_id] = code

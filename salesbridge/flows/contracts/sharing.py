@@ -121,9 +121,10 @@ def _commit(engine: Engine, flow: str, run_id: int | None, documents: list[dict[
                 code, message = failures[document["id"]]
                 result.failed[document["id"]] = code
                 failed_requests.add(document["request_id"])
-                errors.record(session, run_id, flow, {"id": document["request_id"], "sf_id": document["request_sf_id"],
-                                                      "name": document["request_name"]}, code, message, [],
+                request = {"id": document["request_id"], "sf_id": document["request_sf_id"],
+                           "name": document["request_name"]}
+                errors.record(session, run_id, errors.document_errors(flow), request, code, message, [],
                               direction="to_salesforce", operation="create",
                               payload={"document_id": document["id"], "file_name": document["file_name"]})
         for request_id in {d["request_id"] for d in documents} - failed_requests:
-            errors.resolve(session, flow, request_id, "to_salesforce", "create")
+            errors.resolve(session, errors.document_errors(flow), request_id)
