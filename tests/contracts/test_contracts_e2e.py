@@ -119,6 +119,8 @@ def test_story_submit_review_approve_sign_and_documents_both_ways(hub: Hub):
     assert (out["status"], out["webhook_state"], out["webhook_attempts"]) == ("Out for Signature", "delivered", 1)
     assert sent[0]["url"] == "https://esign.example/hooks" and sent[0]["request"]["salesforce_id"] == first
     assert sent[0]["documents"][0]["sha256"] == hashlib.sha256(PDF).hexdigest()
+    assert run_contracts(hub).status == "succeeded"
+    assert client.get("Contract_Request__c", first)["Status__c"] == "Out for Signature"
     signed_pdf = b"%PDF-1.4 signed by both parties"
     signed = mark_signed(hub.engine, rows[first]["id"], hub.config.contracts, "acme-msa-signed.pdf", signed_pdf)
     assert signed["status"] == "Signed"

@@ -234,3 +234,40 @@ def test_a_refused_document_link_is_its_requests_error_and_the_other_documents_g
     assert list(again.sharing.failed.values()) == ["ENTITY_IS_DELETED"], "tried again at the next round"
     with Session(hub.engine) as session:
         assert session.scalars(select(RecordError.attempts).where(RecordError.status == "open")).all() == [2]
+
+
+def test_a_company_made_meanwhile_by_another_approval_is_reused(contracts_org: RunningSandbox, app_url: str,
+                                                                monkeypatch: pytest.MonkeyPatch):
+    """Two approvals of the same new company at once: the second insert meets the unique Account id and
+    uses the profile the first made (a savepoint keeps the approval's transaction alive on PostgreSQL)."""
+    from sqlalchemy import insert
+
+    from salesbridge.flows.contracts import decisions
+    from salesbridge.flows.contracts.registry import COMPANIES, now
+
+    hub = make_hub(contracts_org, app_url)
+    try:
+        client = hub.client
+        (acme,) = client.create("Account", [{"Name": "Acme Corp"}])
+        submit(client, opportunity(client, "Acme", acme.id), file=("a.pdf", b"a"))
+        run_contracts(hub)
+        (row,) = registry.list_requests(hub.engine)
+        with hub.engine.begin() as connection:
+            connection.execute(insert(COMPANIES).values(sf_account_id=acme.id, name="Acme (made meanwhile)",
+                                                        created_at=now(), updated_at=now()))
+        looks: list[str] = []
+        real_find = decisions._find_company
+
+        def first_look_misses(connection, account_id):  # noqa: ANN001, ANN202
+            looks.append(account_id)
+            return None if len(looks) == 1 else real_find(connection, account_id)
+
+        monkeypatch.setattr(decisions, "_find_company", first_look_misses)
+        approved = approve(hub.engine, row["id"], "olivia")
+
+        assert len(looks) == 2, "the insert collided and the profile was looked up again"
+        assert approved["company_created"] is False and approved["status"] == "Approved"
+        assert [c["name"] for c in registry.companies(hub.engine)] == ["Acme (made meanwhile)"]
+        assert registry.profile_of(hub.engine, row["id"])["company"]["name"] == "Acme (made meanwhile)"
+    finally:
+        hub.engine.dispose()

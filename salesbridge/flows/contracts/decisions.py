@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 from salesbridge.flows.contracts.registry import COMPANIES, DOCUMENTS, PROFILES, REQUESTS, ContractError, get, now
 
@@ -26,14 +27,26 @@ def _in_review(connection: Connection, request_id: int) -> dict[str, Any]:
     return dict(row)
 
 
+def _find_company(connection: Connection, account_id: str) -> int | None:
+    found = connection.execute(select(COMPANIES.c.id).where(COMPANIES.c.sf_account_id == account_id)).scalar()
+    return None if found is None else int(found)
+
+
 def _company(connection: Connection, account_id: str, name: str | None) -> tuple[int, bool]:
     """The Company Profile of the Salesforce Account: (id, made now)."""
-    existing = connection.execute(select(COMPANIES.c.id).where(COMPANIES.c.sf_account_id == account_id)).first()
+    existing = _find_company(connection, account_id)
     if existing is not None:
-        return int(existing[0]), False
+        return existing, False
     stamp = now()
-    new_id = connection.execute(insert(COMPANIES).values(sf_account_id=account_id, name=name, created_at=stamp,
-                                                         updated_at=stamp).returning(COMPANIES.c.id)).scalar_one()
+    try:
+        with connection.begin_nested():  # another approval of the same new company may insert it first
+            new_id = connection.execute(insert(COMPANIES).values(
+                sf_account_id=account_id, name=name, created_at=stamp, updated_at=stamp,
+            ).returning(COMPANIES.c.id)).scalar_one()
+    except IntegrityError:
+        made_meanwhile = _find_company(connection, account_id)
+        assert made_meanwhile is not None, "the unique account id refused the insert"
+        return made_meanwhile, False
     return int(new_id), True
 
 
