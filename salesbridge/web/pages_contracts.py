@@ -7,8 +7,6 @@ round right away (the notice says when another run is going on and the next roun
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
@@ -16,7 +14,7 @@ from starlette.datastructures import UploadFile
 from salesbridge.flows.contracts import registry
 from salesbridge.flows.contracts.decisions import approve, reject
 from salesbridge.flows.contracts.registry import ContractError
-from salesbridge.flows.contracts.runner import contracts_settings, run_contracts
+from salesbridge.flows.contracts.runner import ContractsRun, contracts_settings, run_contracts
 from salesbridge.flows.contracts.signature import mark_signed, send_for_signature
 from salesbridge.store.web_models import Role
 from salesbridge.web.api.contracts_api import deliver
@@ -61,7 +59,7 @@ def run_now(request: Request, principal: OperatorPage) -> Response:
         return redirect("/contracts", error=str(error))
     except Exception as error:  # noqa: BLE001 - no contracts flow, Salesforce down...: shown on the page
         return redirect("/contracts", error=f"Not run: {error}")
-    summary: Any = result
+    summary: ContractsRun = result  # type: ignore[assignment] - run_now answers what the work answers
     text = (f"Round {summary.status}: {len(summary.pickup.picked_up)} picked up, {len(summary.pickup.failed)} "
             f"failed, {len(summary.sharing.linked)} documents shared, {summary.api_calls} API calls.")
     if summary.status == "succeeded":

@@ -43,7 +43,8 @@ class _File:
     checksum: str | None
 
 
-def _in(ids: Iterable[str]) -> str:
+def id_list(ids: Iterable[str]) -> str:
+    """Quoted ids for a SOQL IN (...) list."""
     return ", ".join(quote(value) for value in ids)
 
 
@@ -110,14 +111,15 @@ def _accounts(client: SalesforceClient, requests: list[dict[str, Any]]) -> dict[
     need_opportunity = sorted({r["opportunity_id"] for r in requests if not r["account_id"] and r["opportunity_id"]})
     opportunity_accounts: dict[str, str] = {}
     if need_opportunity:
-        for record in client.query_all(f"SELECT Id, AccountId FROM Opportunity WHERE Id IN ({_in(need_opportunity)})"):
+        soql = f"SELECT Id, AccountId FROM Opportunity WHERE Id IN ({id_list(need_opportunity)})"
+        for record in client.query_all(soql):
             if record.get("AccountId"):
                 opportunity_accounts[record["Id"]] = record["AccountId"]
     chosen = {r["id"]: r["account_id"] or opportunity_accounts.get(r["opportunity_id"] or "") for r in requests}
     account_ids = sorted({value for value in chosen.values() if value})
     names: dict[str, str | None] = {}
     if account_ids:
-        for record in client.query_all(f"SELECT Id, Name FROM Account WHERE Id IN ({_in(account_ids)})"):
+        for record in client.query_all(f"SELECT Id, Name FROM Account WHERE Id IN ({id_list(account_ids)})"):
             names[record["Id"]] = record.get("Name")
     return {key: (value, names.get(value)) for key, value in chosen.items() if value}
 
@@ -127,7 +129,7 @@ def _files(client: SalesforceClient, request_ids: list[str]) -> dict[str, _File]
     if not request_ids:
         return {}
     links = client.query_all("SELECT ContentDocumentId, LinkedEntityId FROM ContentDocumentLink "
-                             f"WHERE LinkedEntityId IN ({_in(request_ids)})")
+                             f"WHERE LinkedEntityId IN ({id_list(request_ids)})")
     documents: dict[str, list[str]] = {}
     for link in links:
         documents.setdefault(link["LinkedEntityId"], []).append(link["ContentDocumentId"])
@@ -136,7 +138,7 @@ def _files(client: SalesforceClient, request_ids: list[str]) -> dict[str, _File]
         return {}
     versions = {v["ContentDocumentId"]: v for v in client.query_all(
         "SELECT Id, ContentDocumentId, Title, PathOnClient, FileExtension, ContentSize, Checksum, "
-        f"ContentModifiedDate FROM ContentVersion WHERE ContentDocumentId IN ({_in(document_ids)}) "
+        f"ContentModifiedDate FROM ContentVersion WHERE ContentDocumentId IN ({id_list(document_ids)}) "
         "AND IsLatest = true")}
     chosen: dict[str, _File] = {}
     for request_id, ids in documents.items():

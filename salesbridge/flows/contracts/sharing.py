@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from salesbridge.connectors.sql import hub_writes
 from salesbridge.flows.contracts import errors
-from salesbridge.flows.contracts.pickup import BATCH, _in
+from salesbridge.flows.contracts.pickup import BATCH, id_list
 from salesbridge.flows.contracts.registry import DOCUMENTS, PROFILES, REQUESTS, now
 from salesbridge.salesforce import SalesforceClient, WriteResult
 
@@ -65,7 +65,7 @@ def share_documents(engine: Engine, client: SalesforceClient, flow: str, run_id:
     for start in range(0, len(new_versions), BATCH):
         chunk = new_versions[start:start + BATCH]
         found = {v["Id"]: v["ContentDocumentId"] for v in client.query_all(
-            f"SELECT Id, ContentDocumentId FROM ContentVersion WHERE Id IN ({_in(chunk)})")}
+            f"SELECT Id, ContentDocumentId FROM ContentVersion WHERE Id IN ({id_list(chunk)})")}
         for document in uploads:
             if document["sf_content_version_id"] in found:
                 document["sf_content_document_id"] = found[document["sf_content_version_id"]]
