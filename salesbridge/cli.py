@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from salesbridge.flows.cli_flows import contacts_app, convert_lead_command, mail_app
+from salesbridge.flows.contracts.cli import contracts_app
 from salesbridge.flows.deals.cli import deals_app
 from salesbridge.web.cli_users import users_app
 
@@ -333,6 +334,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(mail_app, name="mail")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(deals_app, name="deals")
+app.add_typer(contracts_app, name="contracts")
 app.command("convert-lead")(convert_lead_command)
 
 

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from salesbridge.flows.contracts.settings import ContractsConfig
 from salesbridge.triggers.config import ChainConfig, ScheduleConfig, TriggerRule, trigger_reference_problems
 
 DEFAULT_CONFIG_PATH = "salesbridge.yaml"
@@ -464,6 +465,8 @@ class HubConfig(_Model):
     triggers: list[TriggerRule] = Field(default_factory=list, description="event rules (salesbridge run)")
     mail: MailConfig | None = Field(default=None, description="IMAP messages saved as Tasks")
     contacts: ContactsConfig | None = Field(default=None, description="CardDAV contacts <-> Contacts")
+    contracts: ContractsConfig | None = Field(default=None, description="contract requests: file size limit, "
+                                              "signature webhook (salesbridge/flows/contracts)")
 
     def reference_problems(self) -> list[tuple[str, str]]:
         """Cross-references Pydantic cannot check field by field: (key path, what is wrong)."""

@@ -72,6 +72,15 @@ NEEDS: dict[tuple[str, str], Role] = {
     ("PUT", "/api/deals/{deal_id}/status"): Role.OPERATOR,
     ("POST", "/api/deals/{deal_id}/sync"): Role.OPERATOR,
     ("POST", "/api/deals/import"): Role.OPERATOR,
+    ("GET", "/api/contracts"): Role.VIEWER,
+    ("GET", "/api/contracts/queue"): Role.VIEWER,
+    ("GET", "/api/contracts/{request_id}"): Role.VIEWER,
+    ("GET", "/api/contracts/{request_id}/documents/{document_id}"): Role.VIEWER,
+    ("POST", "/api/contracts/run"): Role.OPERATOR,
+    ("POST", "/api/contracts/{request_id}/approve"): Role.OPERATOR,
+    ("POST", "/api/contracts/{request_id}/reject"): Role.OPERATOR,
+    ("POST", "/api/contracts/{request_id}/signature"): Role.OPERATOR,
+    ("POST", "/api/contracts/{request_id}/signed"): Role.OPERATOR,
 }
 
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from salesbridge.web.api import (
     accounts_api,
     auth_api,
+    contracts_api,
     deals_api,
     flows_api,
     mail_contacts_api,
@@ -17,7 +18,7 @@ from salesbridge.web.api import (
 
 router = APIRouter(prefix="/api")
 for module in (auth_api, accounts_api, flows_api, runs_api, records_api, settings_api, mail_contacts_api,
-               deals_api):
+               deals_api, contracts_api):
     router.include_router(module.router)
 
 __all__ = ["router"]
