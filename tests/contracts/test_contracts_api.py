@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "web"))
 from api_support import SF_CLIENT_SECRET, SF_PASSWORD, WebSetup, web_setup  # noqa: E402
 from contracts_support import hub_config, opportunity, submit  # noqa: E402
 
+from salesbridge.demo import demo_schema_file  # noqa: E402
 from salesbridge.flows.contracts.recipe import sandbox_schema_file  # noqa: E402
 from salesbridge.salesforce import LoginSettings, SalesforceClient  # noqa: E402
 from salesbridge.sandbox.server import RunningSandbox, start_in_thread  # noqa: E402
@@ -27,7 +28,7 @@ from salesbridge.store.web_models import Role  # noqa: E402
 
 @pytest.fixture
 def contracts_org() -> Iterator[RunningSandbox]:
-    running = start_in_thread(schema_files=(sandbox_schema_file(),))
+    running = start_in_thread(schema_files=(demo_schema_file(), sandbox_schema_file()))
     try:
         yield running
     finally:

@@ -15,13 +15,14 @@ sys.path.insert(0, str(Path(__file__).parent))
 from contracts_support import hub_config, make_hub, opportunity, submit  # noqa: E402
 
 from salesbridge.cli import app  # noqa: E402
+from salesbridge.demo import demo_schema_file  # noqa: E402
 from salesbridge.flows.contracts.recipe import sandbox_schema_file, shipped_recipe  # noqa: E402
 from salesbridge.sandbox.server import RunningSandbox, start_in_thread  # noqa: E402
 
 
 @pytest.fixture
 def contracts_org() -> Iterator[RunningSandbox]:
-    running = start_in_thread(schema_files=(sandbox_schema_file(),))
+    running = start_in_thread(schema_files=(demo_schema_file(), sandbox_schema_file()))
     try:
         yield running
     finally:

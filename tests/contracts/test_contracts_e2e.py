@@ -17,6 +17,7 @@ from contracts_support import make_hub, opportunity, submit  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from salesbridge.demo import demo_schema_file  # noqa: E402
 from salesbridge.flows.contracts import registry  # noqa: E402
 from salesbridge.flows.contracts.decisions import approve  # noqa: E402
 from salesbridge.flows.contracts.recipe import contracts_recipe, sandbox_schema_file, shipped_recipe  # noqa: E402
@@ -31,7 +32,7 @@ PDF = b"%PDF-1.4 master services agreement " + bytes(range(256)) * 8
 
 @pytest.fixture
 def contracts_org() -> Iterator[RunningSandbox]:
-    running = start_in_thread(schema_files=(sandbox_schema_file(),))
+    running = start_in_thread(schema_files=(demo_schema_file(), sandbox_schema_file()))
     try:
         yield running
     finally:

@@ -21,6 +21,7 @@ from contracts_support import attach, make_hub, opportunity, submit  # noqa: E40
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from salesbridge.demo import demo_schema_file  # noqa: E402
 from salesbridge.flows.contracts import registry  # noqa: E402
 from salesbridge.flows.contracts.decisions import approve, reject  # noqa: E402
 from salesbridge.flows.contracts.recipe import sandbox_schema_file  # noqa: E402
@@ -36,7 +37,7 @@ LIMIT = 50_000
 
 @pytest.fixture
 def contracts_org() -> Iterator[RunningSandbox]:
-    running = start_in_thread(schema_files=(sandbox_schema_file(),))
+    running = start_in_thread(schema_files=(demo_schema_file(), sandbox_schema_file()))
     try:
         yield running
     finally:

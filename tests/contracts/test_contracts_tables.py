@@ -10,10 +10,10 @@ import pytest
 from alembic import command
 from sqlalchemy import inspect
 
+from salesbridge.demo import demo_schema_file  # noqa: E402
 from salesbridge.flows.contracts.recipe import sandbox_schema_file
 from salesbridge.flows.contracts.registry import metadata
 from salesbridge.salesforce import LoginSettings, SalesforceClient, SalesforceError
-from salesbridge.sandbox.schema.loader import SchemaFileError
 from salesbridge.sandbox.server import RunningSandbox, start_in_thread
 from salesbridge.store.db import alembic_config, migrate, open_store
 
@@ -39,7 +39,7 @@ def test_migration_makes_the_tables_the_registry_describes_and_downgrade_removes
 
 @pytest.fixture
 def contracts_org() -> Iterator[RunningSandbox]:
-    running = start_in_thread(schema_files=(sandbox_schema_file(),))
+    running = start_in_thread(schema_files=(demo_schema_file(), sandbox_schema_file()))
     try:
         yield running
     finally:
@@ -56,12 +56,18 @@ def test_schema_declares_the_request_with_lookups_and_the_status_picklist(contra
         "LinkedEntityId").reference_to
 
 
-def test_the_example_schema_and_this_one_clash_with_a_clear_error():
+def test_the_schema_loads_beside_every_other_flows_schema():
+    """One org can serve every ready-made flow: the example ids, deals, contracts (this file declares
+    Contract_Request__c; nothing else does)."""
     from salesbridge.demo import demo_schema_file
+    from salesbridge.flows.deals.recipe import sandbox_schema_file as deals_schema_file
 
-    with pytest.raises(SchemaFileError) as clash:
-        start_in_thread(schema_files=(demo_schema_file(), sandbox_schema_file()))
-    assert "Contract_Request__c" in str(clash.value) and "already defined" in str(clash.value)
+    running = start_in_thread(schema_files=(demo_schema_file(), deals_schema_file(), sandbox_schema_file()))
+    try:
+        assert running.org.schema.get("Contract_Request__c").field("Hub_Id__c").external_id
+        assert running.org.schema.get("Opportunity").field("Sync_with_Hub__c") is not None
+    finally:
+        running.stop()
 
 
 def test_version_data_downloads_the_bytes_in_one_call(contracts_org: RunningSandbox):

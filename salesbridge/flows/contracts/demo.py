@@ -23,7 +23,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from salesbridge.demo import DEMO_PORT, _free_port
+from salesbridge.demo import DEMO_PORT, _free_port, demo_schema_file
 from salesbridge.flows.contracts import registry
 from salesbridge.flows.contracts.decisions import approve, reject
 from salesbridge.flows.contracts.recipe import sandbox_schema_file, with_contracts
@@ -59,7 +59,8 @@ def run_contracts_demo(workdir: Path, console: Console) -> dict[str, Any]:
     for name in ("sandbox.db", "sandbox.db-wal", "sandbox.db-shm", "app.db"):
         (workdir / name).unlink(missing_ok=True)
     console.rule("[bold]salesbridge demo --flow contracts: contract requests")
-    sandbox = start_in_thread(data=str(workdir / "sandbox.db"), schema_files=(sandbox_schema_file(),),
+    sandbox = start_in_thread(data=str(workdir / "sandbox.db"),
+                              schema_files=(demo_schema_file(), sandbox_schema_file()),
                               port=_free_port(DEMO_PORT))
     hook = HTTPServer(("127.0.0.1", 0), _Hook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()

@@ -48,7 +48,7 @@ def shipped_recipe() -> dict[str, Any]:
 
 
 def sandbox_schema_file() -> str:
-    """The sandbox schema declaring Contract_Request__c (load it instead of the example schema)."""
+    """The sandbox schema declaring Contract_Request__c (load it after the example schema)."""
     return str(resources.files("salesbridge.flows.contracts") / "sandbox_schema.yaml")
 
 
