@@ -72,6 +72,16 @@ NEEDS: dict[tuple[str, str], Role] = {
     ("PUT", "/api/deals/{deal_id}/status"): Role.OPERATOR,
     ("POST", "/api/deals/{deal_id}/sync"): Role.OPERATOR,
     ("POST", "/api/deals/import"): Role.OPERATOR,
+    ("POST", "/api/renewals/subscriptions"): Role.OPERATOR,
+    ("GET", "/api/renewals/subscriptions"): Role.VIEWER,
+    ("GET", "/api/renewals/subscriptions/{subscription_id}"): Role.VIEWER,
+    ("POST", "/api/renewals/change-orders"): Role.OPERATOR,
+    ("GET", "/api/renewals/change-orders"): Role.VIEWER,
+    ("GET", "/api/renewals/change-orders/{change_order_id}"): Role.VIEWER,
+    ("GET", "/api/renewals/sales-orders"): Role.VIEWER,
+    ("GET", "/api/renewals/sales-orders/{sales_order_id}"): Role.VIEWER,
+    ("PATCH", "/api/renewals/sales-orders/{sales_order_id}"): Role.OPERATOR,
+    ("POST", "/api/renewals/sync"): Role.OPERATOR,
 }
 
 
