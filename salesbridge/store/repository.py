@@ -275,9 +275,12 @@ def record_error(
 
 
 def open_errors(session: Session, flow: str | None = None, ids: Iterable[int] | None = None, *,
-                limit: int | None = None) -> list[RecordError]:
-    """Unresolved errors (``open`` or ``retrying``), oldest first; optionally of one flow or the given ids."""
+                limit: int | None = None, error_code: str | None = None) -> list[RecordError]:
+    """Unresolved errors (``open`` or ``retrying``), oldest first; optionally of one flow, the given ids or
+    one error code."""
     query = select(RecordError).where(RecordError.status.in_(_UNRESOLVED)).order_by(RecordError.id).limit(limit)
+    if error_code is not None:
+        query = query.where(RecordError.error_code == error_code)
     if flow is not None:
         query = query.where(RecordError.flow == flow)
     if ids is not None:

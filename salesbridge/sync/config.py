@@ -132,13 +132,33 @@ Transform = Literal["none", "strip", "lower", "upper", "title"]
 
 
 class FieldMap(_Model):
-    """One Salesforce field <-> one app column."""
+    """One Salesforce field <-> one app column.
+
+    A lookup field is mapped through links rather than copied: ``reference: <flow>`` means the column holds the
+    key of a row of that flow's table (Salesforce gets the Id linked to the row, and the app gets back the key
+    of the row linked to the Id); ``user: true`` means the column holds a Salesforce user's username or email
+    (Salesforce gets the User Id, the app gets back the user's Email).
+    """
 
     salesforce: str
     app: str
     direction: Direction | None = Field(default=None, description="limits this field to one direction")
     values: str | None = Field(default=None, description="name of a value map")
     transform: Transform = "none"
+    reference: str | None = Field(default=None, description="the flow whose linked records this lookup names")
+    user: bool = Field(default=False, description="the column holds a user's username or email")
+
+    @model_validator(mode="after")
+    def _one_translation(self) -> FieldMap:
+        chosen = [name for name, given in (("values", self.values), ("reference", self.reference),
+                                           ("user", self.user)) if given]
+        if len(chosen) > 1:
+            raise ValueError(f"field '{self.salesforce}': {' and '.join(chosen)} exclude each other; choose one")
+        return self
+
+    @property
+    def is_lookup(self) -> bool:
+        return self.reference is not None or self.user
 
     def flows_to_salesforce(self, flow_direction: Direction) -> bool:
         return flow_direction.sends() and (self.direction is None or self.direction.sends())
@@ -448,7 +468,12 @@ class HubConfig(_Model):
                 problems.append((f"flows[{index}].name", f"flow name '{flow.name}' is used twice"))
             names.add(flow.name)
             conversion_fields = [("conversion.fields", f) for f in flow.conversion.fields] if flow.conversion else []
-            for where, field_map in [("fields", f) for f in flow.fields] + conversion_fields:
+            route_fields = [("route.fields", f) for f in flow.route.fields] if flow.route else []
+            for where, field_map in [("fields", f) for f in flow.fields] + conversion_fields + route_fields:
+                if field_map.reference and field_map.reference not in {f.name for f in self.flows}:
+                    known = ", ".join(f.name for f in self.flows)
+                    problems.append((f"flows[{index}].{where}.{field_map.salesforce}.reference",
+                                     f"flow '{field_map.reference}' is not defined under flows (defined: {known})"))
                 if field_map.values and field_map.values not in self.value_maps:
                     defined = ", ".join(self.value_maps) or "none"
                     problems.append((

@@ -33,6 +33,7 @@ from salesbridge.sync.changes import (
 )
 from salesbridge.sync.config import DefaultValue, Direction, FlowConfig, HubConfig, MatchConfig
 from salesbridge.sync.conflicts import Side
+from salesbridge.sync.lookups import UNLINKED_REFERENCE, Lookups
 from salesbridge.sync.mapping import Mapper, MappingError, canonical, jsonable, values_hash
 from salesbridge.sync.plan import Deletion, FlowPlan, LinkState, PlannedError, ToApp, ToSalesforce, plan_flow
 from salesbridge.sync.rules import (
@@ -110,17 +111,18 @@ class FlowSync:
         self.engine = engine
         self.run_id = run_id
         self.progress = progress or (lambda _stage, _count: None)
-        self.lanes = [Lane(flow.salesforce, Mapper(flow, hub.value_maps), SF_WATERMARK, True)]
+        self.lookups = Lookups(engine, client)
+        self.lanes = [Lane(flow.salesforce, Mapper(flow, hub.value_maps, self.lookups), SF_WATERMARK, True)]
         for object_name in dict.fromkeys(o.to for o in (flow.conversion, flow.route) if o is not None):
             target = flow.model_copy(update={"salesforce": object_name, "fields": flow.lane_fields(object_name)})
-            self.lanes.append(Lane(object_name, Mapper(target, hub.value_maps), f"{SF_WATERMARK}:{object_name}",
-                                   False))
+            self.lanes.append(Lane(object_name, Mapper(target, hub.value_maps, self.lookups),
+                                   f"{SF_WATERMARK}:{object_name}", False))
         self.lane = self.lanes[0]
         self.table = SqlTable(engine, flow.table, key_column=flow.key.app)
         self.twins = TwinFinder(flow, client, self.table) if flow.match else None
         self.result = FlowResult(flow.name)
-        self._user_ids: dict[str, str | None] = {}
         self._poll_started = datetime.now(UTC)
+        self._waiting = Targets()
 
     @property
     def mapper(self) -> Mapper:
@@ -130,6 +132,8 @@ class FlowSync:
     def run(self, targets: Targets | None = None) -> FlowResult:
         calls_before = self.client.api_calls
         try:
+            if targets is None:
+                self._waiting = self._waiting_on_references()
             app_changes, initial_load = self._read_app_changes(targets)
             self.result.records_read = len(app_changes)
             for lane in self.lanes:
@@ -157,6 +161,22 @@ class FlowSync:
         if not lane.primary:
             plan.to_app = [item for item in plan.to_app if item.app_key is not None]
         self._apply(plan, sf_changes, watermark, targets)
+
+    def _waiting_on_references(self) -> Targets:
+        """Records that failed for a lookup not linked yet (UNLINKED_REFERENCE): an ordinary run tries them
+        again, since the record they name may have been synced since (typically by an earlier flow of the run)."""
+        lanes_fields = [field for lane in self.lanes for field in lane.mapper.flow.fields]
+        if not any(field.reference for field in lanes_fields):
+            return Targets()
+        with Session(self.engine) as session:
+            errors = repo.open_errors(session, flow=self.flow.name, error_code=UNLINKED_REFERENCE)
+        waiting = Targets()
+        for error in errors:
+            if error.direction == Direction.TO_SALESFORCE.value and error.app_key:
+                waiting.app_keys.append(error.app_key)
+            elif error.direction == Direction.FROM_SALESFORCE.value and error.sf_id:
+                waiting.sf_ids.append(error.sf_id)
+        return waiting
 
     def _lane_app_changes(self, app_changes: dict[str, AppChange]) -> dict[str, AppChange]:
         """The app changes of rows living on this lane's object (unlinked rows belong to the flow's own)."""
@@ -230,7 +250,19 @@ class FlowSync:
         for page in self.client.query(soql, include_deleted=True, batch_size=self.hub.settings.page_size):
             records.extend(page)
             self.progress("read salesforce", len(page))
+        if self.lane.primary:
+            records.extend(self._waiting_records(fields, {record["Id"] for record in records}))
         return collect_salesforce_changes(records)
+
+    def _waiting_records(self, fields: list[str], read: set[str]) -> list[dict[str, Any]]:
+        """The records waiting on a lookup that this poll did not bring anyway (one query per 200)."""
+        missing = [sf_id for sf_id in self._waiting.sf_ids if sf_id not in read]
+        records: list[dict[str, Any]] = []
+        for start in range(0, len(missing), COLLECTION_SIZE):
+            id_list = ", ".join(f"'{sf_id}'" for sf_id in missing[start:start + COLLECTION_SIZE])
+            soql = salesforce_poll_query(self.lane.object_name, fields, None, 0, f"Id IN ({id_list})")
+            records.extend(self.client.query_all(soql, include_deleted=True))
+        return records
 
     def _read_app_changes(self, targets: Targets | None) -> tuple[dict[str, AppChange], bool]:
         """Pending app changes; on a flow's first run every existing row counts as changed (at an unknown time)."""
@@ -248,6 +280,8 @@ class FlowSync:
             if initial_load and self.flow.direction.sends():
                 for key in self.table.keys(self.flow.filter.app):
                     changes.setdefault(key, AppChange(key, UNKNOWN_CHANGE_TIME))
+            for key in self._waiting.app_keys:
+                changes.setdefault(key, AppChange(key, now))
         rows = self.table.read(list(changes), where=self.flow.filter.app)
         for key, change in changes.items():
             change.row = rows.get(key)
@@ -262,6 +296,8 @@ class FlowSync:
             links_by_app = repo.links_by_app_key(session, self.flow.name, list(app_changes))
         by_sf = {sf_id: _link_state(link) for sf_id, link in links_by_sf.items()}
         by_app = {key: _link_state(link) for key, link in links_by_app.items()}
+        self.lookups.prime(self.mapper.flow.fields, [c.row for c in app_changes.values() if c.row is not None],
+                           [c.record for c in sf_changes])
         self._adopt_by_external_id(sf_changes, app_changes, by_sf, by_app)
         match_errors = self._adopt_by_match(sf_changes, by_sf, by_app)
         plan = plan_flow(self.flow, self.mapper, sf_changes, app_changes, by_sf, by_app, self._coerce)
@@ -450,6 +486,7 @@ class FlowSync:
             records.extend(self.client.query_all(soql))
         grouped = group_candidates(rule, records, taken=set())
         lane = next(lane for lane in self.lanes if lane.object_name == route.to)
+        self.lookups.prime(lane.mapper.flow.fields, [w.change.row or {} for w in creates], [])
         stay, routed, failed = [], [], []
         for write in creates:
             key = keys[write.change.app_key]
@@ -525,11 +562,8 @@ class FlowSync:
                     self._record_planned_error(session, planned)
 
     def _user_id(self, username_or_email: str) -> str | None:
-        """A user's Id by username or email, asked once per run."""
-        if username_or_email not in self._user_ids:
-            user = self.client.find_user(username_or_email)
-            self._user_ids[username_or_email] = user["Id"] if user else None
-        return self._user_ids[username_or_email]
+        """A user's Id by username or email, asked once per run (shared with ``user: true`` fields)."""
+        return self.lookups.user_id(username_or_email)
 
     def _chunks(self, items: list[Any]) -> Iterable[list[Any]]:
         """One call's worth at a time; above the bulk threshold everything goes in one Bulk API job."""

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 from salesbridge.sync.config import Direction, FieldMap, FlowConfig, ValueMap
 
@@ -34,12 +34,29 @@ class MappingError(Exception):
         self.fields = fields
 
 
-class Mapper:
-    """Maps one flow's records both ways according to its FieldMaps and the named ValueMaps."""
+class LookupSource(Protocol):
+    """What lookup fields are mapped through (``salesbridge.sync.lookups.Lookups`` in a run)."""
 
-    def __init__(self, flow: FlowConfig, value_maps: Mapping[str, ValueMap]) -> None:
+    def sf_id(self, flow: str, app_key: str) -> str | None: ...
+
+    def app_key(self, flow: str, sf_id: str) -> str | None: ...
+
+    def user_id(self, username_or_email: str) -> str | None: ...
+
+    def user_email(self, user_id: str) -> str | None: ...
+
+
+class Mapper:
+    """Maps one flow's records both ways according to its FieldMaps and the named ValueMaps.
+
+    Lookup fields (``reference``, ``user``) need ``lookups``; a flow without them maps with none.
+    """
+
+    def __init__(self, flow: FlowConfig, value_maps: Mapping[str, ValueMap],
+                 lookups: LookupSource | None = None) -> None:
         self.flow = flow
         self.value_maps = value_maps
+        self.lookups = lookups
         self.outgoing = [f for f in flow.fields if f.flows_to_salesforce(flow.direction)]
         self.incoming = [f for f in flow.fields if f.flows_from_salesforce(flow.direction)]
 
@@ -59,6 +76,8 @@ class Mapper:
             value = _transform(row.get(field_map.app), field_map)
             if field_map.values:
                 value = self._translate(value, field_map, Direction.TO_SALESFORCE)
+            elif field_map.is_lookup:
+                value = self._look_up_salesforce(value, field_map)
             values[field_map.salesforce] = value
         return values
 
@@ -66,7 +85,10 @@ class Mapper:
         """App column values for a Salesforce record (only fields that flow to the app)."""
         values: dict[str, Any] = {}
         for field_map in self.incoming:
-            value = _transform(record.get(field_map.salesforce), field_map)
+            value = record.get(field_map.salesforce)
+            if field_map.is_lookup:
+                value = self._look_up_app(value, field_map)
+            value = _transform(value, field_map)
             if field_map.values:
                 value = self._translate(value, field_map, Direction.FROM_SALESFORCE)
             values[field_map.app] = value
@@ -76,6 +98,49 @@ class Mapper:
         """The app-side values that matter for one direction: what the hashes are taken over."""
         maps = self.outgoing if direction is Direction.TO_SALESFORCE else self.incoming
         return {f.app: row.get(f.app) for f in maps}
+
+    def _look_up_salesforce(self, value: Any, field_map: FieldMap) -> str | None:
+        """The Id a lookup column's value stands for; a value with none is the record's error."""
+        if value is None or value == "":
+            return None
+        lookups = self._lookups(field_map)
+        key = str(value).strip()
+        if field_map.reference:
+            sf_id = lookups.sf_id(field_map.reference, key)
+            if sf_id is None:
+                raise MappingError("UNLINKED_REFERENCE",
+                                   f"column {field_map.app} = '{key}': that row of flow '{field_map.reference}' "
+                                   f"is not linked to a Salesforce record yet (it syncs first, then this one)",
+                                   [field_map.salesforce])
+            return sf_id
+        user_id = lookups.user_id(key)
+        if user_id is None:
+            raise MappingError("UNKNOWN_USER", f"column {field_map.app} = '{key}': no active Salesforce user "
+                               "has this username or email", [field_map.salesforce])
+        return user_id
+
+    def _look_up_app(self, value: Any, field_map: FieldMap) -> str | None:
+        """The app value a lookup field's Id stands for; an Id with none is the record's error."""
+        if value is None or value == "":
+            return None
+        lookups = self._lookups(field_map)
+        if field_map.reference:
+            key = lookups.app_key(field_map.reference, str(value))
+            if key is None:
+                raise MappingError("UNLINKED_REFERENCE",
+                                   f"field {field_map.salesforce} = {value}: no row of flow "
+                                   f"'{field_map.reference}' is linked to that record yet", [field_map.salesforce])
+            return key
+        email = lookups.user_email(str(value))
+        if email is None:
+            raise MappingError("UNKNOWN_USER", f"field {field_map.salesforce} = {value}: no such Salesforce user",
+                               [field_map.salesforce])
+        return email
+
+    def _lookups(self, field_map: FieldMap) -> LookupSource:
+        if self.lookups is None:
+            raise RuntimeError(f"field {field_map.salesforce} is a lookup: the Mapper needs lookups")
+        return self.lookups
 
     def _translate(self, value: Any, field_map: FieldMap, direction: Direction) -> Any:
         if value is None or value == "":

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from salesbridge.connectors.sql import SqlConnectorError, SqlTable
 from salesbridge.store.models import jsonable
 from salesbridge.sync.config import Direction, FieldMap, FlowConfig, HubConfig
+from salesbridge.sync.lookups import Lookups
 from salesbridge.sync.mapping import Mapper, MappingError, canonical
 from salesbridge.web.api.common import AUTH_ERRORS, BUSY, HUB_ERRORS, NOT_FOUND, hub_session
 from salesbridge.web.auth import OperatorDep, StateDep, ViewerDep
@@ -43,7 +44,9 @@ def record_view(_viewer: ViewerDep, state: StateDep, flow: str = FlowName,
     sf_record = _salesforce_record(state, flow_config, sf_id)
     if link is None and app_row is None and sf_record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"flow '{flow}' has no such record")
-    pairs = [_pair(config, flow_config, field, app_row, sf_record) for field in flow_config.fields]
+    with state.reader() as client:
+        lookups = Lookups(state.hub().engine, client)
+        pairs = [_pair(config, flow_config, field, app_row, sf_record, lookups) for field in flow_config.fields]
     return RecordView(flow=flow, app_key=app_key, sf_id=sf_id, link=link_out, app_row=app_row,
                       salesforce_record=sf_record, fields=pairs,
                       history=[HistoryItem(**jsonable_item(item)) for item in history])
@@ -108,7 +111,7 @@ def _salesforce_record(state: WebState, flow: FlowConfig, sf_id: str | None) -> 
 
 
 def _pair(config: HubConfig, flow: FlowConfig, field: FieldMap, app_row: dict[str, Any] | None,
-          sf_record: dict[str, Any] | None) -> FieldPair:
+          sf_record: dict[str, Any] | None, lookups: Lookups) -> FieldPair:
     sf_value = _get_ci(sf_record, field.salesforce) if sf_record is not None else None
     app_value = app_row.get(field.app) if app_row is not None else None
     same = False
@@ -117,7 +120,7 @@ def _pair(config: HubConfig, flow: FlowConfig, field: FieldMap, app_row: dict[st
         single = flow.model_copy(update={"fields": [field.model_copy(update={"direction": None})],
                                          "direction": Direction.BOTH})
         try:
-            mapper = Mapper(single, config.value_maps)
+            mapper = Mapper(single, config.value_maps, lookups)
             expected = mapper.to_salesforce({field.app: app_value})[field.salesforce]
             same = canonical(expected) == canonical(sf_value)
         except MappingError:
