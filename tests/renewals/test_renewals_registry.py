@@ -132,3 +132,15 @@ def test_bad_subscriptions_and_sales_order_changes_are_named(engine: Engine) -> 
         registry.update_sales_order(engine, order["sales_order_id"], SalesOrderChange(status="Won"))
     with pytest.raises(RenewalError, match="no sales order 42"):
         registry.update_sales_order(engine, 42, SalesOrderChange(amount=1))
+
+
+def test_moving_a_subscription_to_another_account_moves_its_renewal_and_open_sales_order(engine: Engine) -> None:
+    current = subscription(engine)
+    order = registry.create_change_order(engine, NewChangeOrder(current["id"], "Renewal"))
+    other = "001000000000002AAA"
+    registry.move_account(engine, current["id"], other)
+    assert registry.get_subscription(engine, current["id"])["account_id"] == other
+    assert registry.get_subscription(engine, order["renewal_subscription_id"])["account_id"] == other
+    assert registry.get_sales_order(engine, order["sales_order_id"])["account_id"] == other
+    with pytest.raises(RenewalError, match="is not a Salesforce Account Id"):
+        registry.move_account(engine, current["id"], "003000000000002AAA")

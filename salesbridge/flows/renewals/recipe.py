@@ -56,8 +56,7 @@ def renewals_recipe(*, every: str = "15m", owner: str | None = None,
         "key": {"salesforce_id_column": "sf_id", "external_id": "Hub_Id__c"},
         "fields": {"Name": "name", "Account__c": "account_id", "Plan__c": "plan", "Quantity__c": "quantity",
                    "Unit_Price__c": "unit_price", "Term_Months__c": "term_months", "Start_Date__c": "start_date",
-                   "End_Date__c": "end_date", "Status__c": "status",
-                   "Renewed_From__c": {"app": "renewed_from_id", "reference": SUBSCRIPTIONS}},
+                   "End_Date__c": "end_date", "Status__c": "status"},
         "defaults": dict(owned), "schedule": dict(schedule),
         "chain": {"events": ["created", "updated"], "then": [CHANGE_ORDERS]},
     }
@@ -85,6 +84,9 @@ def renewals_recipe(*, every: str = "15m", owner: str | None = None,
             "on": {"flow": CHANGE_ORDERS, "event": "created", "field": "order_type", "becomes": "Renewal",
                    "side": "app"},
             "run": [{"flow": SALES_ORDERS, "for": "related", "via": "change_order_id"}]}
+    for flow in (subscriptions, change_orders):
+        if not flow["defaults"]:
+            del flow["defaults"]
     return {"flows": [subscriptions, change_orders, sales_orders],
             "value_maps": {"sales_order_stages": {"to_salesforce": dict(OPPORTUNITY_STAGES)}},
             "triggers": [rule]}

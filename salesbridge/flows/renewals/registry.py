@@ -194,6 +194,27 @@ def list_subscriptions(engine: Engine, *, account_id: str | None = None, status:
         return [dict(row) for row in connection.execute(query).mappings()]
 
 
+def move_account(engine: Engine, subscription_id: int, account_id: str) -> dict[str, Any]:
+    """Give a subscription another customer Account (a wrong or merged one), with its draft renewals and the
+    sales orders still open for them: sales orders keep a copy of the Account Id, so they move together."""
+    account_id = account_id.strip()
+    if not _ACCOUNT_ID.match(account_id):
+        raise RenewalError("INVALID_VALUE", f"account_id '{account_id}' is not a Salesforce Account Id "
+                           "(15 or 18 characters starting with 001)")
+    now = _now()
+    with engine.begin() as connection:
+        current = _one(connection, SUBSCRIPTIONS, subscription_id, "subscription", lock=True)
+        drafts = select(SUBSCRIPTIONS.c.id).where(SUBSCRIPTIONS.c.renewed_from_id == current["id"],
+                                                  SUBSCRIPTIONS.c.status == "Draft")
+        ids = [current["id"], *connection.execute(drafts).scalars()]
+        connection.execute(update(SUBSCRIPTIONS).where(SUBSCRIPTIONS.c.id.in_(ids))
+                           .values(account_id=account_id, updated_at=now))
+        connection.execute(update(SALES_ORDERS).where(SALES_ORDERS.c.subscription_id.in_(ids),
+                                                      SALES_ORDERS.c.status.not_in(("Booked", "Cancelled")))
+                           .values(account_id=account_id, updated_at=now))
+    return get_subscription(engine, subscription_id)
+
+
 # -- change orders ---------------------------------------------------------------------------------------
 def open_renewal(connection: Connection, subscription_id: int) -> dict[str, Any] | None:
     """The renewal change order of a subscription that is not cancelled: open, or completed (renewed)."""
