@@ -182,3 +182,40 @@ def test_api_calls_stay_per_batch_whatever_the_number_of_renewals(hub: Hub) -> N
 
     assert tree(report) == [("subscriptions", 120, 0, 1), ("change_orders", 60, 0, 1), ("sales_orders", 60, 0, 1)]
     assert len(hub.client.query_all("SELECT Id FROM Opportunity WHERE Subscription__c != null")) == 60
+
+
+def test_an_account_missing_in_salesforce_fails_the_subscription_and_opportunity_writes_alone(hub: Hub) -> None:
+    client = hub.client
+    globex, umbrella = client.create("Account", [{"Name": "Globex"}, {"Name": "Umbrella"}])
+    moved = subscribe(hub, globex.id, "Globex Pro")
+    other = subscribe(hub, umbrella.id, "Umbrella Pro")
+    for row in (moved, other):
+        registry.create_change_order(hub.engine, NewChangeOrder(row["id"], "Renewal"))
+    assert hub.sync(["subscriptions"]).status == "succeeded"
+
+    # Billing moves one customer to an Account Id Salesforce does not have; the other customer's edit goes on.
+    registry.move_account(hub.engine, moved["id"], MISSING_ACCOUNT)
+    registry.update_sales_order(hub.engine, 2, SalesOrderChange(amount=999))
+    report = hub.sync()
+
+    assert [(r.flow, r.written_to_salesforce, r.failed) for r in report.results] == [
+        ("subscriptions", 0, 2), ("change_orders", 0, 0), ("sales_orders", 1, 1)]
+    with Session(hub.engine) as session:
+        errors = session.scalars(select(RecordError).order_by(RecordError.id)).all()
+        assert {(e.flow, e.app_key, e.error_code) for e in errors} == {
+            ("subscriptions", "1", "INVALID_CROSS_REFERENCE_KEY"),
+            ("subscriptions", "3", "INVALID_CROSS_REFERENCE_KEY"), ("sales_orders", "1", "INVALID_CROSS_REFERENCE_KEY")}
+        opportunity_error = next(e for e in errors if e.flow == "sales_orders")
+        assert opportunity_error.payload["AccountId"] == MISSING_ACCOUNT and opportunity_error.fields == ["AccountId"]
+    assert client.get("Opportunity", registry.get_sales_order(hub.engine, 2)["sf_id"])["Amount"] == 999
+    assert client.get("Opportunity", registry.get_sales_order(hub.engine, 1)["sf_id"])["AccountId"] == globex.id
+
+    retried = hub.retry()
+    assert retried.failed == 3, "still missing: retried, failed again, kept open"
+    (merged,) = client.create("Account", [{"Name": "Globex Group"}])
+    registry.move_account(hub.engine, moved["id"], merged.id)
+    assert hub.sync().status == "succeeded"
+    assert open_errors(hub) == []
+    assert client.get("Opportunity", registry.get_sales_order(hub.engine, 1)["sf_id"])["AccountId"] == merged.id
+    assert {r["Account__c"] for r in client.query_all(
+        f"SELECT Account__c FROM Subscription__c WHERE Hub_Id__c IN ('{moved['id']}', '3')")} == {merged.id}
