@@ -7,9 +7,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from renewals_support import renewals_config
 
 from salesbridge.demo import demo_schema_file
-from salesbridge.flows.renewals.recipe import sandbox_schema_file, with_renewals
+from salesbridge.flows.renewals.recipe import sandbox_schema_file
 from salesbridge.sandbox.server import RunningSandbox, start_in_thread
 from salesbridge.sync.config import parse_config
 from salesbridge.sync.runs import Hub
@@ -22,13 +23,6 @@ def renewals_org() -> Iterator[RunningSandbox]:
         yield running
     finally:
         running.stop()
-
-
-def renewals_config(org: RunningSandbox, url: str, **options: Any) -> dict[str, Any]:
-    return with_renewals({"connections": {
-        "salesforce": {"login_url": org.url, "client_id": "salesbridge", "client_secret": "salesbridge-secret",
-                       "username": "admin@sandbox.example", "password": "sandbox-pass", "verify": str(org.ca_path)},
-        "app": {"url": url}}}, **options)
 
 
 @pytest.fixture
