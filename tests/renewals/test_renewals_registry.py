@@ -4,6 +4,7 @@ close the change order."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -144,3 +145,26 @@ def test_moving_a_subscription_to_another_account_moves_its_renewal_and_open_sal
     assert registry.get_sales_order(engine, order["sales_order_id"])["account_id"] == other
     with pytest.raises(RenewalError, match="is not a Salesforce Account Id"):
         registry.move_account(engine, current["id"], "003000000000002AAA")
+
+
+def test_two_renewals_made_at_once_make_one_and_refuse_the_other(engine: Engine) -> None:
+    current = subscription(engine)
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def renew() -> None:
+        barrier.wait()
+        try:
+            registry.create_change_order(engine, NewChangeOrder(current["id"], "Renewal"))
+            outcomes.append("created")
+        except RenewalError as error:
+            outcomes.append(error.code)
+
+    threads = [threading.Thread(target=renew) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["RENEWAL_EXISTS"] * 3 + ["created"]
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(SUBSCRIPTIONS)).scalar_one() == 2

@@ -139,8 +139,15 @@ def term_end(start: date, term_months: int) -> date:
 
 
 def _one(connection: Connection, table: Table, row_id: int, what: str, *, lock: bool = False) -> dict[str, Any]:
+    """One row by id; ``lock``: held for the rest of the transaction, so that a check made on it (no open
+    renewal yet) still holds when the transaction writes. PostgreSQL locks the row (FOR UPDATE); SQLite has no
+    row locks, so its transaction takes the database's write lock at once (BEGIN IMMEDIATE)."""
     query = select(table).where(table.c.id == row_id)
-    if lock:
+    if lock and connection.dialect.name == "sqlite":
+        raw = connection.connection.dbapi_connection
+        if raw is not None and not raw.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif lock:
         query = query.with_for_update()
     row = connection.execute(query).mappings().first()
     if row is None:
@@ -245,7 +252,7 @@ def create_change_order(engine: Engine, new: NewChangeOrder) -> dict[str, Any]:
         raise RenewalError("INVALID_VALUE", "quantity and term_months are at least 1")
     now = _now()
     with engine.begin() as connection:
-        # Locked (on PostgreSQL) so that two renewals of one subscription made at once cannot both pass.
+        # Locked, so that two renewals of one subscription made at once cannot both pass the check.
         current = _one(connection, SUBSCRIPTIONS, new.subscription_id, "subscription", lock=True)
         if renewal:
             existing = open_renewal(connection, current["id"])
