@@ -43,6 +43,9 @@ def test_renew_sync_and_list(renewals_org: RunningSandbox, tmp_path: Path) -> No
     synced = runner.invoke(app, ["renewals", "sync", "-c", str(path)])
     assert synced.exit_code == 0, synced.output
     listed = runner.invoke(app, ["renewals", "list", "-c", str(path)])
-    assert listed.output.count(" a0") == 3 and "sales order 1" in listed.output and " 006" in listed.output
+    assert listed.output.count(" a5S") == 2 and listed.output.count(" a5C") == 1
+    assert "sales order 1" in listed.output and " 006" in listed.output
     assert [o["Amount"] for o in hub.client.query_all("SELECT Amount FROM Opportunity")] == [400]
+    checked = runner.invoke(app, ["check", "-c", str(path)])
+    assert checked.exit_code == 0 and "configuration and connections are fine" in checked.output, checked.output
     hub.engine.dispose()
