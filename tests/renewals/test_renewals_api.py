@@ -91,6 +91,15 @@ def test_create_renew_refuse_sync_and_patch(web: WebSetup) -> None:
     assert (opportunity["Amount"], opportunity["StageName"], opportunity["CloseDate"]) == (
         1600, "Proposal/Price Quote", "2026-12-20")
 
+    (merged,) = client.create("Account", [{"Name": "Globex Group"}])
+    moved = web.client.put(f"/api/renewals/subscriptions/{subscription['id']}/account",
+                           json={"account_id": merged.id}, headers=operator)
+    assert moved.status_code == 200 and moved.json()["account_id"] == merged.id
+    assert web.client.put("/api/renewals/subscriptions/99/account", json={"account_id": merged.id},
+                          headers=operator).status_code == 404
+    assert web.client.post("/api/renewals/sync", headers=operator).json()["written"] == 3
+    assert client.get("Opportunity", order["sf_id"])["AccountId"] == merged.id
+
     listed = web.client.get("/api/renewals/subscriptions", headers=viewer).json()
     assert [s["status"] for s in listed] == ["Draft", "Active"] and all(s["sf_id"] for s in listed)
     changes = web.client.get(f"/api/renewals/change-orders?subscription_id={listed[0]['id']}", headers=viewer)

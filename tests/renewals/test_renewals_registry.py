@@ -123,6 +123,9 @@ def test_bad_change_orders_are_named(engine: Engine, change: dict, message: str)
 def test_bad_subscriptions_and_sales_order_changes_are_named(engine: Engine) -> None:
     with pytest.raises(RenewalError, match="'Acme' is not a Salesforce Account Id"):
         subscription(engine, account_id="Acme")
+    cancelled = subscription(engine, status="Cancelled")
+    with pytest.raises(RenewalError, match=f"subscription {cancelled['id']} is cancelled"):
+        registry.create_change_order(engine, NewChangeOrder(cancelled["id"], "Renewal"))
     with pytest.raises(RenewalError, match="'Paused' is not a subscription status"):
         subscription(engine, status="Paused")
     with pytest.raises(RenewalError, match="no subscription 99") as missing:

@@ -75,6 +75,7 @@ NEEDS: dict[tuple[str, str], Role] = {
     ("POST", "/api/renewals/subscriptions"): Role.OPERATOR,
     ("GET", "/api/renewals/subscriptions"): Role.VIEWER,
     ("GET", "/api/renewals/subscriptions/{subscription_id}"): Role.VIEWER,
+    ("PUT", "/api/renewals/subscriptions/{subscription_id}/account"): Role.OPERATOR,
     ("POST", "/api/renewals/change-orders"): Role.OPERATOR,
     ("GET", "/api/renewals/change-orders"): Role.VIEWER,
     ("GET", "/api/renewals/change-orders/{change_order_id}"): Role.VIEWER,

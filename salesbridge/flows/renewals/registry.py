@@ -254,6 +254,8 @@ def create_change_order(engine: Engine, new: NewChangeOrder) -> dict[str, Any]:
     with engine.begin() as connection:
         # Locked, so that two renewals of one subscription made at once cannot both pass the check.
         current = _one(connection, SUBSCRIPTIONS, new.subscription_id, "subscription", lock=True)
+        if current["status"] == "Cancelled":
+            raise RenewalError("INVALID_VALUE", f"subscription {current['id']} is cancelled: it is not changed")
         if renewal:
             existing = open_renewal(connection, current["id"])
             if existing is not None:

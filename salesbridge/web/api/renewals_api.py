@@ -69,6 +69,12 @@ class SubscriptionOut(BaseModel):
     updated_at: datetime | str
 
 
+class AccountIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account_id: str = Field(min_length=15, max_length=18, description="the customer's Salesforce Account Id")
+
+
 class ChangeOrderIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -181,6 +187,17 @@ def list_subscriptions(_viewer: ViewerDep, state: StateDep, account_id: str | No
 def get_subscription(subscription_id: IdPath, _viewer: ViewerDep, state: StateDep) -> Any:
     try:
         return registry.get_subscription(_engine(state), subscription_id)
+    except RenewalError as error:
+        raise _refused(error) from None
+
+
+@router.put("/subscriptions/{subscription_id}/account", response_model=SubscriptionOut,
+            responses={**AUTH_ERRORS, **NOT_FOUND, **HUB_ERRORS, **_INVALID})
+def move_account(subscription_id: IdPath, body: AccountIn, _operator: OperatorDep, state: StateDep) -> Any:
+    """Give the subscription another customer Account (one Salesforce lacks, or a merged one): its draft
+    renewals and their open sales orders move with it, and the flows send them at the next run."""
+    try:
+        return registry.move_account(_engine(state), subscription_id, body.account_id)
     except RenewalError as error:
         raise _refused(error) from None
 
