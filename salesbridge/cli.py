@@ -198,6 +198,18 @@ def retry(
 
 
 @app.command()
+def prune(
+    config: ConfigOption = None,
+    days: Annotated[int | None, typer.Option(help="keep this many days (default: settings.keep_events_days)")] = None,
+) -> None:
+    """Delete old lifecycle events (sb_events); each record's last known values are kept.
+
+    ``salesbridge run`` does this once a day by itself."""
+    hub = _hub(config)
+    console.print(f"pruned {hub.prune_events(days)} event(s)")
+
+
+@app.command()
 def schedule(config: ConfigOption = None) -> None:
     """List scheduled flows with their next run time, and the event rules and chains."""
     from salesbridge.triggers.service import TriggerService

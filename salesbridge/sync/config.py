@@ -254,6 +254,10 @@ class ConversionConfig(_Model):
 
     to: Literal["Opportunity", "Contact"] = "Opportunity"
     fields: list[FieldMap]
+    initial: Literal["salesforce", "app"] = Field(
+        default="salesforce", description="whose values the converted record starts with: Salesforce's (what the "
+        "converting user chose) or the app row's, sent to it right after the conversion (the app is the record's "
+        "source, and the new record's defaults, such as a first stage, must not come back as an edit)")
 
     @field_validator("fields", mode="before")
     @classmethod
@@ -369,6 +373,8 @@ class SyncSettings(_Model):
     budget_share: float | None = Field(default=0.9, gt=0, le=1, description="stop a run at this share of the "
                                        "org's daily API limit")
     change_batch: int = Field(default=10000, ge=1, description="local changes handled per run and flow")
+    keep_events_days: int = Field(default=90, ge=0, description="days lifecycle events are kept (sb_events; "
+                                  "salesbridge run prunes daily, or salesbridge prune); 0 keeps them all")
 
 
 _IMAP_ATOM_SPECIALS = set('(){ %*"\\]')
