@@ -171,3 +171,11 @@ def test_two_renewals_made_at_once_make_one_and_refuse_the_other(engine: Engine)
     assert sorted(outcomes) == ["RENEWAL_EXISTS"] * 3 + ["created"]
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(SUBSCRIPTIONS)).scalar_one() == 2
+
+
+def test_a_sales_order_amount_can_be_emptied_but_nothing_else(engine: Engine) -> None:
+    order = registry.create_change_order(engine, NewChangeOrder(subscription(engine)["id"], "Renewal"))
+    emptied = registry.update_sales_order(engine, order["sales_order_id"], SalesOrderChange(unset=["amount"]))
+    assert emptied["amount"] is None and emptied["status"] == "Draft"
+    with pytest.raises(RenewalError, match="only amount may be emptied, not status"):
+        registry.update_sales_order(engine, order["sales_order_id"], SalesOrderChange(unset=["status"]))
