@@ -15,6 +15,7 @@ from rich.table import Table
 from salesbridge.flows.cli_flows import contacts_app, convert_lead_command, mail_app
 from salesbridge.flows.contracts.cli import contracts_app
 from salesbridge.flows.deals.cli import deals_app
+from salesbridge.flows.renewals.cli import renewals_app
 from salesbridge.web.cli_users import users_app
 
 app = typer.Typer(help="salesbridge: keep Salesforce and your other systems in step.", no_args_is_help=True,
@@ -335,6 +336,7 @@ app.add_typer(mail_app, name="mail")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(deals_app, name="deals")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(renewals_app, name="renewals")
 app.command("convert-lead")(convert_lead_command)
 
 

@@ -81,6 +81,17 @@ NEEDS: dict[tuple[str, str], Role] = {
     ("POST", "/api/contracts/{request_id}/reject"): Role.OPERATOR,
     ("POST", "/api/contracts/{request_id}/signature"): Role.OPERATOR,
     ("POST", "/api/contracts/{request_id}/signed"): Role.OPERATOR,
+    ("POST", "/api/renewals/subscriptions"): Role.OPERATOR,
+    ("GET", "/api/renewals/subscriptions"): Role.VIEWER,
+    ("GET", "/api/renewals/subscriptions/{subscription_id}"): Role.VIEWER,
+    ("PUT", "/api/renewals/subscriptions/{subscription_id}/account"): Role.OPERATOR,
+    ("POST", "/api/renewals/change-orders"): Role.OPERATOR,
+    ("GET", "/api/renewals/change-orders"): Role.VIEWER,
+    ("GET", "/api/renewals/change-orders/{change_order_id}"): Role.VIEWER,
+    ("GET", "/api/renewals/sales-orders"): Role.VIEWER,
+    ("GET", "/api/renewals/sales-orders/{sales_order_id}"): Role.VIEWER,
+    ("PATCH", "/api/renewals/sales-orders/{sales_order_id}"): Role.OPERATOR,
+    ("POST", "/api/renewals/sync"): Role.OPERATOR,
 }
 
 

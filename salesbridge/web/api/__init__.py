@@ -12,13 +12,14 @@ from salesbridge.web.api import (
     flows_api,
     mail_contacts_api,
     records_api,
+    renewals_api,
     runs_api,
     settings_api,
 )
 
 router = APIRouter(prefix="/api")
 for module in (auth_api, accounts_api, flows_api, runs_api, records_api, settings_api, mail_contacts_api,
-               deals_api, contracts_api):
+               deals_api, contracts_api, renewals_api):
     router.include_router(module.router)
 
 __all__ = ["router"]
