@@ -13,8 +13,10 @@ from rich.console import Console
 from rich.table import Table
 
 from salesbridge.flows.cli_flows import contacts_app, convert_lead_command, mail_app
+from salesbridge.flows.contracts.cli import contracts_app
 from salesbridge.flows.deals.cli import deals_app
 from salesbridge.flows.pipeline.cli import pipeline_app
+from salesbridge.flows.renewals.cli import renewals_app
 from salesbridge.web.cli_users import users_app
 
 app = typer.Typer(help="salesbridge: keep Salesforce and your other systems in step.", no_args_is_help=True,
@@ -198,6 +200,18 @@ def retry(
 
 
 @app.command()
+def prune(
+    config: ConfigOption = None,
+    days: Annotated[int | None, typer.Option(help="keep this many days (default: settings.keep_events_days)")] = None,
+) -> None:
+    """Delete old lifecycle events (sb_events); each record's last known values are kept.
+
+    ``salesbridge run`` does this once a day by itself."""
+    hub = _hub(config)
+    console.print(f"pruned {hub.prune_events(days)} event(s)")
+
+
+@app.command()
 def schedule(config: ConfigOption = None) -> None:
     """List scheduled flows with their next run time, and the event rules and chains."""
     from salesbridge.triggers.service import TriggerService
@@ -322,6 +336,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(mail_app, name="mail")
 app.add_typer(contacts_app, name="contacts")
 app.add_typer(deals_app, name="deals")
+app.add_typer(contracts_app, name="contracts")
+app.add_typer(renewals_app, name="renewals")
 app.add_typer(pipeline_app, name="pipeline")
 app.command("convert-lead")(convert_lead_command)
 

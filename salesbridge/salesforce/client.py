@@ -150,6 +150,12 @@ class SalesforceClient:
                 return None
             raise
 
+    def version_data(self, version_id: str) -> bytes:
+        """The bytes of a file version (``sobjects/ContentVersion/<id>/VersionData``): one call per file, since
+        Salesforce serves no batch download. An unknown id raises SalesforceError NOT_FOUND."""
+        path = f"sobjects/ContentVersion/{_segment(version_id)}/VersionData"
+        return self._conn.call(lambda sf: sf._call_salesforce("GET", sf.base_url + path, name=path).content)
+
     def describe(self, object_name: str) -> dict[str, Any]:
         """An object's describe (fields, picklists, relationships), cached for the life of the client."""
         key = object_name.lower()

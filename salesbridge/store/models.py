@@ -122,6 +122,8 @@ class RunStatus(StrEnum):
     FAILED = "failed"
     PARTIAL = "partial"
     STOPPED = "stopped"
+    #: The process running it died (found by ``sweep_interrupted_runs``); its records are retried by later runs.
+    INTERRUPTED = "interrupted"
 
 
 class RunTrigger(StrEnum):
@@ -229,6 +231,8 @@ class Run(Base):
     cause: Mapped[dict[str, Any] | None] = mapped_column(JsonValue, nullable=True)
     #: When the event loop handled this finished run's events (NULL: not yet).
     events_handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    #: ``host:pid`` of the process running it: a run still ``running`` whose process is gone was interrupted.
+    owner: Mapped[str | None] = mapped_column(String(120))
 
 
 class RunFlow(Base):

@@ -8,10 +8,13 @@ are stored as JSON text forms (``Decimal`` and dates as strings), and the return
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from salesbridge.store.models import (
@@ -161,10 +164,46 @@ def start_run(session: Session, trigger: RunTrigger | str, flows: Sequence[str],
     """Record a run as started (status ``running``) and return its id; commit it early so that it shows while
     it runs. Event and chain runs name the run that started them and why (``cause``)."""
     run = Run(trigger=RunTrigger(trigger).value, flows=list(flows), status=RunStatus.RUNNING.value, api_calls=0,
-              parent_run_id=parent_run_id, cause=jsonable(dict(cause)) if cause else None)
+              parent_run_id=parent_run_id, cause=jsonable(dict(cause)) if cause else None, owner=process_owner())
     session.add(run)
     session.flush()
     return run.id
+
+
+def process_owner() -> str:
+    """``host:pid`` of this process, kept on the runs it starts."""
+    return f"{socket.gethostname()}:{os.getpid()}"[:120]
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def sweep_interrupted_runs(session: Session) -> list[int]:
+    """Mark ``interrupted`` the runs still ``running`` whose process on this host is gone; answers their ids.
+
+    Runs of other hosts are left alone: whether their process lives cannot be told from here (each host sweeps
+    its own when the hub starts there). Nothing is lost by an interrupted run: its unacknowledged changes and
+    its watermarks were not committed, so the next run does the work again.
+    """
+    host = socket.gethostname()
+    swept = []
+    for run in session.scalars(select(Run).where(Run.status == RunStatus.RUNNING.value, Run.owner.is_not(None))):
+        owner_host, _, pid = (run.owner or "").rpartition(":")
+        if owner_host != host or not pid.isdigit() or _process_alive(int(pid)):
+            continue
+        run.status = RunStatus.INTERRUPTED.value
+        run.finished_at = utcnow()
+        run.error = f"the process running it ({run.owner}) stopped before the run finished"
+        swept.append(run.id)
+    session.flush()
+    return swept
 
 
 def finish_run(session: Session, run_id: int, status: RunStatus | str, api_calls: int | None = None,
@@ -399,6 +438,22 @@ def last_values(session: Session, flow: str, app_keys: Iterable[Any]) -> dict[st
         for event in session.scalars(select(Event).where(Event.id.in_(latest))):
             found[str(event.app_key)] = dict((event.details or {}).get("values") or {})
     return found
+
+
+def prune_events(session: Session, before: datetime) -> int:
+    """Delete events older than ``before``; answers how many.
+
+    Kept whatever their age: each record's latest ``created``/``updated`` event (its last known values, from
+    which event rules and owner changes tell what changed) and the events of runs the event loop has not
+    handled yet.
+    """
+    latest = select(func.max(Event.id)).where(Event.kind.in_(("created", "updated"))).group_by(Event.flow,
+                                                                                               Event.app_key)
+    unhandled = select(Run.id).where(Run.events_handled_at.is_(None))
+    result = session.execute(delete(Event).where(
+        Event.created_at < before, Event.id.not_in(latest),
+        or_(Event.run_id.is_(None), Event.run_id.not_in(unhandled))))
+    return int(result.rowcount or 0)
 
 
 def list_events_after(session: Session, after_id: int = 0, *, flow: str | None = None,

@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from salesbridge.flows.contracts.settings import ContractsConfig
 from salesbridge.triggers.config import ChainConfig, ScheduleConfig, TriggerRule, trigger_reference_problems
 
 DEFAULT_CONFIG_PATH = "salesbridge.yaml"
@@ -254,6 +255,10 @@ class ConversionConfig(_Model):
 
     to: Literal["Opportunity", "Contact"] = "Opportunity"
     fields: list[FieldMap]
+    initial: Literal["salesforce", "app"] = Field(
+        default="salesforce", description="whose values the converted record starts with: Salesforce's (what the "
+        "converting user chose) or the app row's, sent to it right after the conversion (the app is the record's "
+        "source, and the new record's defaults, such as a first stage, must not come back as an edit)")
     when: dict[str, str] = Field(default_factory=dict, description="app column values that make the hub convert "
                                  "the row's Lead (e.g. {stage: Won}); a Lead converted in Salesforce sets them")
     status: str = Field(default="Closed - Converted", min_length=1, description="the converted Lead Status the "
@@ -395,6 +400,8 @@ class SyncSettings(_Model):
     budget_share: float | None = Field(default=0.9, gt=0, le=1, description="stop a run at this share of the "
                                        "org's daily API limit")
     change_batch: int = Field(default=10000, ge=1, description="local changes handled per run and flow")
+    keep_events_days: int = Field(default=90, ge=0, description="days lifecycle events are kept (sb_events; "
+                                  "salesbridge run prunes daily, or salesbridge prune); 0 keeps them all")
 
 
 _IMAP_ATOM_SPECIALS = set('(){ %*"\\]')
@@ -484,6 +491,8 @@ class HubConfig(_Model):
     triggers: list[TriggerRule] = Field(default_factory=list, description="event rules (salesbridge run)")
     mail: MailConfig | None = Field(default=None, description="IMAP messages saved as Tasks")
     contacts: ContactsConfig | None = Field(default=None, description="CardDAV contacts <-> Contacts")
+    contracts: ContractsConfig | None = Field(default=None, description="contract requests: file size limit, "
+                                              "signature webhook (salesbridge/flows/contracts)")
 
     def reference_problems(self) -> list[tuple[str, str]]:
         """Cross-references Pydantic cannot check field by field: (key path, what is wrong)."""

@@ -205,6 +205,7 @@ class FlowSync:
             return sf_changes
         to = self.flow.conversion.to  # type: ignore[union-attr]
         when = self.flow.conversion.when  # type: ignore[union-attr]
+        moved: list[tuple[str, str]] = []
         with Session(self.engine) as session, session.begin():
             if when:
                 hub_writes(session)
@@ -220,6 +221,7 @@ class FlowSync:
                 target = record.get(f"Converted{to}Id")
                 if target:
                     repo.save_link(session, self.flow.name, link.app_key, target, sf_object=to)
+                    moved.append((link.app_key, target))
                     details["moved_to"] = target
                     target_watermark = f"{SF_WATERMARK}:{to}"
                     if repo.get_watermark(session, self.flow.name, target_watermark) is None:
@@ -228,6 +230,8 @@ class FlowSync:
                                   {**details, "origin": "salesforce"})
                 if when:
                     self._mark_converted(session, link.app_key, change.sf_id, when)
+        if moved and self.flow.conversion.initial == "app":  # type: ignore[union-attr]
+            self._send_to_converted(to, moved)
         return [c for c in sf_changes if not c.record.get("IsConverted")]
 
     def _mark_converted(self, session: Session, app_key: str, sf_id: str, when: dict[str, str]) -> None:
@@ -289,6 +293,37 @@ class FlowSync:
                                    "opportunity_id": answer.get("opportunityId"), "moved_to": target})
                 repo.resolve_errors(session, self.flow.name, app_key=key, sf_id=link.sf_id)
             self.result.written_to_salesforce += 1
+
+    def _send_to_converted(self, to: str, moved: list[tuple[str, str]]) -> None:
+        """Send the app rows' values to the records their leads became (``conversion.initial: app``).
+
+        The converted record's link then carries the hash of what was sent, so its next poll is the echo of this
+        write rather than an edit: a deal Approved in the hub stays Approved although the new Opportunity
+        started at the org's first stage.
+        """
+        lane = next(lane for lane in self.lanes if lane.object_name == to)
+        rows = self.table.read([key for key, _ in moved])
+        writes, failed = [], []
+        for key, target in moved:
+            if key not in rows:
+                continue
+            change = AppChange(key, datetime.now(UTC), row=rows[key])
+            try:
+                writes.append(ToSalesforce(change, target, lane.mapper.to_salesforce(rows[key])))
+            except MappingError as error:
+                failed.append(PlannedError(Direction.TO_SALESFORCE, key, target, error.error_code, error.message,
+                                           error.fields, jsonable(rows[key])))
+        self._record_planned_errors(failed)
+        primary, self.lane = self.lane, lane
+        try:
+            for chunk in self._chunks(writes):
+                payload = [{"Id": w.sf_id, **w.values} for w in chunk]
+                if self.flow.sync_flag:
+                    for values in payload:
+                        values[self.flow.sync_flag] = True
+                self._commit_salesforce_writes(chunk, payload, self.client.update(to, payload), "update")
+        finally:
+            self.lane = primary
 
     # -- gathering -----------------------------------------------------------------------------------
     def _pull_salesforce(self, watermark: str | None, targets: Targets | None) -> list[SalesforceChange]:

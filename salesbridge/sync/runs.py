@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -57,7 +58,18 @@ class Hub:
         migrate(self.engine)
         for flow in config.flows:
             install_change_log(self.engine, flow.table, flow.key.app)
+        with Session(self.engine) as session, session.begin():
+            for run_id in repo.sweep_interrupted_runs(session):
+                log.warning("run %s was interrupted: its process stopped before it finished", run_id)
         self.client = client or salesforce_client(config)
+
+    def prune_events(self, keep_days: int | None = None) -> int:
+        """Delete lifecycle events older than ``keep_days`` (default: settings.keep_events_days; 0 keeps all)."""
+        days = self.config.settings.keep_events_days if keep_days is None else keep_days
+        if days <= 0:
+            return 0
+        with Session(self.engine) as session, session.begin():
+            return repo.prune_events(session, datetime.now(UTC) - timedelta(days=days))
 
     def sync(self, flows: list[str] | None = None, *, trigger: str = "manual",
              progress: Callable[[str], Progress] | None = None, on_start: OnStart | None = None,

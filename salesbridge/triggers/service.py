@@ -155,6 +155,8 @@ class TriggerService:
                               args=[state.flow], id=f"flow:{state.flow}", name=f"sync {state.flow}")
         scheduler.add_job(self._events_job, IntervalTrigger(seconds=self.poll_seconds, timezone=UTC),
                           id="events", name="event loop", next_run_time=datetime.now(UTC))
+        scheduler.add_job(self._prune_job, IntervalTrigger(days=1, timezone=UTC), id="prune",
+                          name="prune old events", next_run_time=datetime.now(UTC))
         scheduler.start()
         self._scheduler = scheduler
         return states
@@ -193,6 +195,16 @@ class TriggerService:
         except Exception:  # the scheduler keeps going; the next run is tried at its time
             log.exception("scheduled run of %s failed", flow)
             raise
+
+    def _prune_job(self) -> None:
+        """Once a day (and at start): events older than settings.keep_events_days go."""
+        try:
+            with self._work_lock:
+                pruned = self.hub.prune_events()
+            if pruned:
+                log.info("pruned %s old events", pruned)
+        except Exception:  # housekeeping must not stop the scheduler
+            log.exception("pruning old events failed")
 
     def _events_job(self) -> None:
         try:

@@ -120,7 +120,7 @@ class FlowStats(_Out):
 class RunOut(_Out):
     id: int
     status: str = Field(description="running, succeeded, partial (some records failed), failed, stopped "
-                        "(API budget reached)")
+                        "(API budget reached), interrupted (its process died)")
     trigger: str
     flows: list[str]
     started_at: datetime

@@ -16,7 +16,7 @@ def test_demo_flow_deals_plays_the_story(tmp_path) -> None:  # noqa: ANN001
     final_table = result.output.rsplit("deals: hub <-> Salesforce", 1)[1]
     rows = [line for line in final_table.splitlines() if line.startswith("│")]
     objects = [[cell.strip() for cell in row.split("│")][5:7] for row in rows]
-    assert objects == [["Won", "Opportunity"], ["Approved", "Lead"], ["Submitted", "Opportunity"],
+    assert objects == [["Won", "Opportunity"], ["Approved", "Lead"], ["Approved", "Opportunity"],
                        ["Pre-Approved", "Opportunity"]]
 
 

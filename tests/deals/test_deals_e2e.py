@@ -121,6 +121,12 @@ def test_story_routing_approval_conversion_and_two_way_sync(hub: Hub):
     assert registry.get(hub.engine, matched["id"])["status"] == "Won"
     assert link_of(hub, unknown["id"]) == ("Opportunity", converted["opportunityId"])
     assert registry.get(hub.engine, unknown["id"])["sf_object"] == "Opportunity"
+    # The deal stays Approved: its values were sent to the new Opportunity, whose first stage does not come back.
+    assert registry.get(hub.engine, unknown["id"])["status"] == "Approved"
+    converted_opportunity = client.get("Opportunity", converted["opportunityId"])
+    assert (converted_opportunity["StageName"], converted_opportunity["Amount"]) == ("Needs Analysis", 12000)
+    assert converted_opportunity["Sync_with_Hub__c"] is True
+    assert hub.sync().written == 0
     registry.set_status(hub.engine, unknown["id"], "Lost")
     hub.sync()
     assert client.get("Opportunity", converted["opportunityId"])["StageName"] == "Closed Lost"

@@ -15,6 +15,7 @@ from salesbridge.sandbox.schema.standard import standard_schema
 from salesbridge.sandbox.store import Store
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "salesbridge" / "sandbox" / "schema" / "example_schema.yaml"
+CONTRACTS = Path(__file__).resolve().parents[2] / "salesbridge" / "flows" / "contracts" / "sandbox_schema.yaml"
 
 FIELD_KEYS = {
     "aggregatable", "aiPredictionField", "autoNumber", "byteLength", "calculated", "calculatedFormula",
@@ -33,6 +34,7 @@ FIELD_KEYS = {
 def org() -> Org:
     schema = standard_schema()
     load_schema_file(EXAMPLE, schema)
+    load_schema_file(CONTRACTS, schema)
     return Org(schema, Store(":memory:"), OrgSettings(api_version="61.0"))
 
 

@@ -10,6 +10,7 @@ from salesbridge.sandbox.schema.loader import SchemaFileError, load_schema_file
 from salesbridge.sandbox.schema.standard import standard_schema
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "salesbridge" / "sandbox" / "schema" / "example_schema.yaml"
+CONTRACTS = Path(__file__).resolve().parents[2] / "salesbridge" / "flows" / "contracts" / "sandbox_schema.yaml"
 
 SYSTEM_FIELDS = ("Id", "IsDeleted", "CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById",
                  "SystemModstamp")
@@ -136,9 +137,10 @@ def test_each_call_builds_an_independent_schema() -> None:
 
 
 # -- schema files ----------------------------------------------------------------------------------------
-def test_example_schema_adds_a_custom_object_and_custom_fields() -> None:
+def test_example_and_contracts_schemas_add_a_custom_object_and_custom_fields() -> None:
     schema = standard_schema()
     load_schema_file(EXAMPLE, schema)
+    load_schema_file(CONTRACTS, schema)
     request = schema.get("contract_request__c")
     assert (request.name, request.key_prefix, request.custom) == ("Contract_Request__c", "a01", True)
     assert (request.label, request.label_plural) == ("Contract Request", "Contract Requests")
@@ -270,6 +272,6 @@ def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
 
 def test_the_same_custom_object_cannot_be_loaded_twice() -> None:
     schema = standard_schema()
-    load_schema_file(EXAMPLE, schema)
+    load_schema_file(CONTRACTS, schema)
     with pytest.raises(SchemaFileError, match="already"):
-        load_schema_file(EXAMPLE, schema)
+        load_schema_file(CONTRACTS, schema)

@@ -63,7 +63,8 @@ def test_plain_http_when_tls_is_off() -> None:
 
 def test_schema_files_add_custom_objects() -> None:
     example = Path(__file__).parents[2] / "salesbridge/sandbox/schema/example_schema.yaml"
-    org = build_org(schema_files=[example])
+    contracts = Path(__file__).parents[2] / "salesbridge/flows/contracts/sandbox_schema.yaml"
+    org = build_org(schema_files=[example, contracts])
     try:
         assert org.schema.get("Contract_Request__c") is not None
         assert org.schema.get("Account") is not None  # the standard objects stay

@@ -17,12 +17,14 @@ from salesbridge.sandbox.schema.standard import standard_schema
 from salesbridge.sandbox.store import Store
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "salesbridge" / "sandbox" / "schema" / "example_schema.yaml"
+CONTRACTS = Path(__file__).resolve().parents[2] / "salesbridge" / "flows" / "contracts" / "sandbox_schema.yaml"
 
 
 @pytest.fixture
 def org() -> Org:
     schema = standard_schema()
     load_schema_file(EXAMPLE, schema)
+    load_schema_file(CONTRACTS, schema)
     return Org(schema, Store(":memory:"))
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -13,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from salesbridge.store import repository as repo
 from salesbridge.store.db import migrate, session_scope
-from salesbridge.store.models import Link, RecordError, Run, RunFlow
+from salesbridge.store.models import Event, Link, RecordError, Run, RunFlow
 
 SF_ID = "00Q000000000001AAA"
 SF_ID_2 = "00Q000000000002AAA"
@@ -226,3 +230,50 @@ def test_timestamps_are_aware_utc_and_naive_ones_are_refused(session: Session) -
     link.deleted_at = datetime(2026, 1, 1)  # naive
     with pytest.raises(Exception, match="naive datetime"):
         session.flush()
+
+
+def test_runs_whose_process_died_are_swept_as_interrupted(session: Session) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    host = socket.gethostname()
+    owners = {"dead": f"{host}:{dead.stdout.strip()}", "alive": f"{host}:{os.getpid()}",
+              "elsewhere": "another-host:1", "legacy": None}
+    ids = {}
+    for name, owner in owners.items():
+        ids[name] = repo.start_run(session, "manual", ["leads"])
+        session.get(Run, ids[name]).owner = owner  # type: ignore[union-attr]
+    finished = repo.start_run(session, "manual", ["leads"])
+    session.get(Run, finished).owner = owners["dead"]  # type: ignore[union-attr]
+    repo.finish_run(session, finished, "succeeded", 0)
+
+    assert repo.sweep_interrupted_runs(session) == [ids["dead"]]
+    run = session.get(Run, ids["dead"])
+    assert run is not None and run.status == "interrupted" and run.finished_at is not None
+    assert owners["dead"] in (run.error or "")
+    assert {session.get(Run, ids[name]).status for name in ("alive", "elsewhere", "legacy")} == {"running"}  # type: ignore[union-attr]
+    assert session.get(Run, finished).status == "succeeded"  # type: ignore[union-attr]
+    assert repo.sweep_interrupted_runs(session) == []
+    assert session.get(Run, repo.start_run(session, "manual", [])).owner == repo.process_owner()  # type: ignore[union-attr]
+
+
+def test_pruning_events_keeps_each_records_last_values_and_unhandled_runs(session: Session) -> None:
+    handled = repo.start_run(session, "manual", ["leads"])
+    repo.finish_run(session, handled, "succeeded", 0)
+    session.get(Run, handled).events_handled_at = datetime(2026, 1, 2, tzinfo=UTC)  # type: ignore[union-attr]
+    pending = repo.start_run(session, "manual", ["leads"])
+    old, recent = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)
+    made = {}
+    for name, run_id, kind, key, when in [
+        ("old created", handled, "created", "1", old), ("old updated", handled, "updated", "1", old),
+        ("old won", handled, "won", "1", old), ("last of 2", handled, "updated", "2", old),
+        ("unhandled", pending, "won", "3", old), ("recent", handled, "updated", "1", recent),
+    ]:
+        event = repo.record_event(session, run_id, "leads", kind, key, None, {"values": {"stage": name}})
+        event.created_at = when
+        made[name] = event.id
+    session.flush()
+
+    assert repo.prune_events(session, datetime(2026, 6, 1, tzinfo=UTC)) == 3
+    left = {event_id for (event_id,) in session.execute(select(Event.id))}
+    assert left == {made["last of 2"], made["unhandled"], made["recent"]}
+    assert repo.prune_events(session, datetime(2026, 6, 1, tzinfo=UTC)) == 0

@@ -114,3 +114,24 @@ def test_demo_runs_end_to_end(tmp_path):
     assert result.exit_code == 0, result.output
     assert "run 1: succeeded" in result.output and "run 3: succeeded" in result.output
     assert (tmp_path / "demo" / "salesbridge.yaml").exists()
+
+
+def test_prune_deletes_old_events_and_keeps_the_last_values(tmp_path, org):
+    path, app_url = write_config(tmp_path, org)
+    engine = create_engine(app_url)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO leads (last_name, company) VALUES ('Hopper', 'Navy')"))
+    engine.dispose()
+    assert invoke("sync", "-c", path).exit_code == 0
+    engine = create_engine(app_url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE sb_runs SET events_handled_at = finished_at"))
+        connection.execute(text("INSERT INTO sb_events (flow, kind, app_key, details, created_at) "
+                                "VALUES ('leads', 'won', '1', '{}', '2020-01-01 00:00:00+00:00')"))
+    result = invoke("prune", "-c", path, "--days", 30)
+    assert result.exit_code == 0, result.output
+    assert "pruned 1 event(s)" in result.output
+    with engine.connect() as connection:
+        kinds = connection.execute(text("SELECT kind FROM sb_events")).scalars().all()
+    engine.dispose()
+    assert "won" not in kinds and "created" in kinds

@@ -499,6 +499,11 @@ def test_killed_syncs_converge_with_nothing_lost_and_nothing_doubled(rig: Rig, w
     for flow, counts in last.report["flows"].items():
         assert counts == {"to_app": 0, "to_salesforce": 0, "deletes": 0, "failed": 0, "conflicts": 0}, (flow, counts)
 
+    # The killed runs were found by the next start and closed as interrupted: none shows as running for ever.
+    with rig.app.connect() as connection:
+        statuses = Counter(connection.execute(text("SELECT status FROM sb_runs")).scalars())
+    assert statuses["running"] == 0 and statuses["interrupted"] == sum(killed.values()), statuses
+
     check_leads_exactly_once(rig)
     duplicates, revived = check_accounts_consistent(rig)
     winners = rig.conflict_winners("leads")

@@ -5,25 +5,28 @@ record Salesforce refused (an invalid e-mail address, put there on purpose), fix
 look at the record. Forms are submitted with Enter where a person would; every page is checked for
 labels, visible focus and width, and saved as a screenshot at 1366x768 in test-artifacts/screenshots/.
 
-Chromium is Debian's package (``/usr/bin/chromium``; ``scripts/test`` installs it). Its absence fails the
-test: these tests are how the pages are shown to work, so they never skip.
+Chromium, the server and the page checks come from ``browser_support``.
 """
 
 from __future__ import annotations
 
 import re
-import shutil
-import socket
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import browser_support
 import pytest
-import uvicorn
 from api_support import PASSWORD, SF_CLIENT_SECRET, SF_PASSWORD, WebSetup, create_leads_table, web_setup
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from browser_support import (
+    WebServer,
+    assert_focus_visible,
+    chromium_path,
+    select_by_label,
+    shoot,
+)
+from playwright.sync_api import Page, expect
 
 from salesbridge.demo import demo_schema_file
 from salesbridge.sandbox.server import RunningSandbox, start_in_thread
@@ -31,33 +34,6 @@ from salesbridge.store.web_models import Role
 from salesbridge.sync.runs import Hub, OnStart, RunReport
 from salesbridge.web import pages_dashboard
 from salesbridge.web.background import LiveRun
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-VIEWPORT = {"width": 1366, "height": 768}
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-TIMEOUT_MS = 60_000
-
-
-def chromium_path() -> str:
-    """Debian's Chromium; a missing browser fails the test (it must not pass by not running)."""
-    found = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
-    if not found:
-        pytest.fail("Chromium is not installed: run ./scripts/test (it installs Debian's chromium) or "
-                    "apt-get install chromium", pytrace=False)
-    return found
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = chromium_path()
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture
@@ -69,83 +45,12 @@ def org() -> Iterator[RunningSandbox]:
         running.stop()
 
 
-class WebServer:
-    """The web app under uvicorn in a thread, on a free loopback port."""
-
-    def __init__(self, setup: WebSetup) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.server = uvicorn.Server(uvicorn.Config(setup.app, host="127.0.0.1", port=self.port,
-                                                    log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, name="web-under-test", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> WebServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            assert time.monotonic() < deadline, "the web app did not start"
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(30)
-
-
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[tuple[WebSetup, str]]:
     with web_setup(tmp_path) as setup, WebServer(setup) as server:
         setup.add_user("admin", Role.ADMIN)
         yield setup, server.url
         setup.state.runs.wait(60)
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport=VIEWPORT)
-    opened = context.new_page()
-    opened.set_default_timeout(TIMEOUT_MS)
-    try:
-        yield opened
-    finally:
-        context.close()
-
-
-def shoot(page: Page, name: str) -> None:
-    """A full-page screenshot kept as a test artifact, after checking the page is fit for a laptop screen."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-    assert_usable(page, name)
-
-
-def assert_usable(page: Page, name: str) -> None:
-    """Every form control has a label, nothing scrolls sideways at 1366 px, and the text is not tiny."""
-    unlabelled = page.evaluate("""() => Array.from(document.querySelectorAll('input, select, textarea'))
-        .filter(el => el.type !== 'hidden' && el.type !== 'submit')
-        .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
-        .map(el => el.name || el.id)""")
-    assert unlabelled == [], f"{name}: form controls without a label: {unlabelled}"
-    overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0, f"{name}: the page is {overflow}px wider than a 1366px screen"
-    size = page.evaluate("() => parseFloat(getComputedStyle(document.body).fontSize)")
-    assert size >= 14, f"{name}: body text is {size}px"
-
-
-def assert_focus_visible(page: Page) -> None:
-    """Tab moves the focus, and the focused element shows an outline (keyboard users see where they are)."""
-    page.keyboard.press("Tab")
-    outline = page.evaluate("() => { const s = getComputedStyle(document.activeElement); "
-                            "return [document.activeElement.tagName, s.outlineStyle, s.outlineWidth]; }")
-    assert outline[0] != "BODY" and outline[1] != "none" and outline[2] != "0px", outline
-
-
-def select_by_label(page: Page, label: str, value: str) -> None:
-    page.get_by_label(label, exact=True).select_option(value)
 
 
 class HeldSync:
@@ -298,7 +203,7 @@ def test_setup_sync_error_and_retry_in_chromium(site: tuple[WebSetup, str], org:
 
 
 def test_a_missing_chromium_fails_rather_than_skips(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(f"{__name__}.CHROMIUM", str(tmp_path / "no-chromium"))
+    monkeypatch.setattr(browser_support, "CHROMIUM", str(tmp_path / "no-chromium"))
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(pytest.fail.Exception, match="Chromium is not installed"):
         chromium_path()

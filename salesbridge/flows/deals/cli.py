@@ -29,7 +29,9 @@ def _hub(config: Path | None):  # noqa: ANN202 - a Hub, imported lazily
 
 @deals_app.command("recipe")
 def recipe(sync_on: Annotated[str, typer.Option(help="created | pre_approved | approved | manual")] = "approved",
-           owner: Annotated[str | None, typer.Option(help="Salesforce user owning the records")] = None) -> None:
+           owner: Annotated[str | None, typer.Option(help="Salesforce user owning the records")] = None,
+           every: Annotated[str, typer.Option(help="schedule under `salesbridge run` (15m, 1h...; 'none': no "
+                                                   "schedule)")] = "15m") -> None:
     """Print the deal flow and its value maps as YAML, to add to salesbridge.yaml."""
     import yaml
 
@@ -38,7 +40,8 @@ def recipe(sync_on: Annotated[str, typer.Option(help="created | pre_approved | a
     if sync_on not in SENT_FROM:
         console.print(f"[red]--sync-on: one of {', '.join(SENT_FROM)}[/red]")
         raise typer.Exit(2)
-    typer.echo(yaml.safe_dump(deals_recipe(sync_on, owner=owner), sort_keys=False, width=110),  # type: ignore[arg-type]
+    typer.echo(yaml.safe_dump(deals_recipe(sync_on, owner=owner,  # type: ignore[arg-type]
+                                             every=None if every == "none" else every), sort_keys=False, width=110),
                nl=False)
 
 

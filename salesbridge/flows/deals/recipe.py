@@ -46,10 +46,11 @@ OPPORTUNITY_STAGE = {
 
 
 def deals_recipe(sync_on: SyncOn = "approved", *, owner: str | None = None,
-                 default_close_date: str = "2026-12-31") -> dict[str, Any]:
+                 default_close_date: str = "2026-12-31", every: str | None = "15m") -> dict[str, Any]:
     """The config pieces of the deal flow: ``{"flows": [flow], "value_maps": {...}}``, to merge into a config.
 
-    ``owner`` (a Salesforce username or email) owns the Leads and Opportunities made for deals.
+    ``owner`` (a Salesforce username or email) owns the Leads and Opportunities made for deals. ``every`` is the
+    flow's schedule under ``salesbridge run`` (None: no schedule), which is what makes ``sync_on`` automatic.
     """
     statuses = ", ".join(f"'{status}'" for status in SENT_FROM[sync_on])
     defaults: dict[str, Any] = {"LeadSource": "Partner"}
@@ -71,12 +72,16 @@ def deals_recipe(sync_on: SyncOn = "approved", *, owner: str | None = None,
         "defaults": defaults,
         "sync_flag": "Sync_with_Hub__c",
         "deletes": False,
-        "conversion": {"to": "Opportunity", "fields": opportunity_fields},
+        # The deal's values go to the Opportunity its Lead became: the deal is the record's source, and the new
+        # Opportunity's first stage (Prospecting) must not come back as "Submitted".
+        "conversion": {"to": "Opportunity", "fields": opportunity_fields, "initial": "app"},
         "route": {"to": "Opportunity",
                   "when_exactly_one": {"object": "Contact", "fields": {"Email": "end_user_email"}},
                   "set": {"AccountId": "AccountId", "ContactId": "Id"},
                   "defaults": route_defaults, "external_id": "Hub_Id__c"},
     }
+    if every and sync_on != "manual":
+        flow["schedule"] = {"every": every}
     return {"flows": [flow], "value_maps": {"deal_lead_status": {"to_salesforce": dict(LEAD_STATUS)},
                                             "deal_stages": {k: dict(v) for k, v in OPPORTUNITY_STAGE.items()}}}
 

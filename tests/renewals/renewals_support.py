@@ -1,0 +1,16 @@
+"""What the renewal tests share besides fixtures: the config of a hub with the renewal recipe."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from salesbridge.flows.renewals.recipe import with_renewals
+from salesbridge.sandbox.server import RunningSandbox
+
+
+def renewals_config(org: RunningSandbox, url: str, **options: Any) -> dict[str, Any]:
+    """The recipe against ``org`` (the admin's password login) on the app database ``url``."""
+    return with_renewals({"connections": {
+        "salesforce": {"login_url": org.url, "client_id": "salesbridge", "client_secret": "salesbridge-secret",
+                       "username": "admin@sandbox.example", "password": "sandbox-pass", "verify": str(org.ca_path)},
+        "app": {"url": url}}}, **options)

@@ -1,0 +1,83 @@
+"""The business-flow pages in a real browser (Chromium under Playwright), against a sandbox org.
+
+Deals: an operator registers a deal with the form, approves it and sends it with "Sync now"; the page then
+shows the Lead it became, and the Lead is in the org. Every page passes the checks of ``browser_support``
+and is kept as a screenshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from api_support import PASSWORD, SF_CLIENT_SECRET, SF_PASSWORD, WebSetup, web_setup
+from browser_support import WebServer, assert_focus_visible, shoot
+from playwright.sync_api import Page, expect
+
+from salesbridge.demo import demo_schema_file
+from salesbridge.flows.deals.recipe import sandbox_schema_file, with_deals
+from salesbridge.sandbox.server import RunningSandbox, start_in_thread
+from salesbridge.store.web_models import Role
+
+
+@pytest.fixture
+def deals_org() -> Iterator[RunningSandbox]:
+    running = start_in_thread(schema_files=(demo_schema_file(), sandbox_schema_file()))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def deals_site(tmp_path: Path, deals_org: RunningSandbox) -> Iterator[tuple[WebSetup, str]]:
+    with web_setup(tmp_path) as setup, WebServer(setup) as server:
+        config = with_deals({"connections": {
+            "salesforce": {"login_url": deals_org.url, "client_id": "salesbridge", "client_secret": SF_CLIENT_SECRET,
+                           "username": "admin@sandbox.example", "password": SF_PASSWORD,
+                           "verify": str(deals_org.ca_path)},
+            "app": {"url": f"sqlite:///{tmp_path / 'app.db'}"}}}, "approved")
+        setup.config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        setup.add_user("partner-desk", Role.OPERATOR)
+        yield setup, server.url
+        setup.state.runs.wait(60)
+
+
+def log_in(page: Page, url: str, path: str, username: str) -> None:
+    page.goto(f"{url}{path}")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Password").press("Enter")
+    expect(page).to_have_url(f"{url}{path}")
+
+
+def test_register_approve_and_send_a_deal_in_chromium(deals_site: tuple[WebSetup, str], deals_org: RunningSandbox,
+                                                      page: Page) -> None:
+    _setup, url = deals_site
+    log_in(page, url, "/deals", "partner-desk")
+    expect(page.get_by_text("No deals registered yet.")).to_be_visible()
+    assert_focus_visible(page)
+
+    for label, value in (("Partner", "Acme Resellers"), ("Partner deal id", "AR-7"), ("Company", "Cold Inc"),
+                         ("Title", "Cold Inc licences"), ("End user first name", "Nora"),
+                         ("End user last name", "Nobody"), ("End user email", "nora@cold.example"),
+                         ("Amount", "5000"), ("Close date", "2026-12-15")):
+        page.get_by_label(label, exact=True).fill(value)
+    shoot(page, "flows-01-deal-form")
+    page.get_by_label("Close date", exact=True).press("Enter")
+    row = page.locator("tr", has_text="AR-7")
+    expect(row).to_contain_text("Submitted")
+
+    # Approve it, then send it now: it becomes a Lead (no Contact has the end user's email).
+    row.get_by_label("Status of deal 1").select_option("Approved")
+    row.get_by_role("button", name="Set").click()
+    row = page.locator("tr", has_text="AR-7")
+    expect(row).to_contain_text("Approved")
+    row.get_by_role("button", name="Sync now").click()
+    expect(page.locator("tr", has_text="AR-7")).to_contain_text("Lead 00Q", timeout=60_000)
+    shoot(page, "flows-02-deal-sent")
+
+    (lead,) = [lead for lead in deals_org.org.store.records("Lead", False) if lead["Email"] == "nora@cold.example"]
+    assert (lead["Company"], lead["Status"], lead["LeadSource"]) == ("Cold Inc", "Working - Contacted", "Partner")
