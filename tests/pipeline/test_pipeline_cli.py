@@ -46,6 +46,9 @@ def test_list_events_and_sync(pipeline_org: RunningSandbox, tmp_path: Path) -> N
                                           "stage": "Won"})
     hub.engine.dispose()
     runner = CliRunner()
+    checked = runner.invoke(app, ["check", "-c", str(path)], env={"COLUMNS": "200"})
+    assert checked.exit_code == 0 and "pipeline_leads): Lead <-> sb_pipeline_leads" in checked.output, \
+        checked.output
 
     synced = runner.invoke(app, ["pipeline", "sync", "-c", str(path)], env={"COLUMNS": "200"})
     assert synced.exit_code == 0, synced.output

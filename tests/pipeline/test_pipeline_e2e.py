@@ -152,6 +152,9 @@ def test_story_both_ways(hub: Hub) -> None:
     assert registry.get(engine, "leads", sf_win_row)["stage"] == "Won"
     assert link(hub, FLOW_LEADS, sf_win_row) == ("Contact", converted["contactId"])
     assert {"converted", "won"} <= set(kinds(hub, sf_win_row, "salesforce"))
+    with pytest.raises(registry.PipelineError) as undone:
+        registry.change(engine, "leads", to_win["id"], {"stage": "Lost"})
+    assert undone.value.code == "ALREADY_CONVERTED" and lead["ConvertedContactId"] in str(undone.value)
     synced(hub)  # the Accounts and Contacts the conversions made come into the tool
     companies = {c["name"]: c for c in registry.list_records(engine, "companies")}
     assert {"Win Co", "Convert Inc"} <= set(companies)
@@ -235,3 +238,20 @@ def errors_of(hub: Hub, flow: str) -> list[RecordError]:
     with Session(hub.engine) as session:
         return list(session.scalars(select(RecordError).where(RecordError.flow == flow,
                                                               RecordError.status == "open")))
+
+
+def test_a_lead_filter_keeps_other_flows_leads_out(pipeline_org: RunningSandbox, tmp_path) -> None:  # noqa: ANN001
+    """Beside the deal flow (its Leads carry Sync_with_Hub__c), the tool takes only the other Leads."""
+    config = {"connections": {
+        "salesforce": {"login_url": pipeline_org.url, "client_id": "salesbridge",
+                       "client_secret": "salesbridge-secret", "username": ADMIN, "password": "sandbox-pass",
+                       "verify": str(pipeline_org.ca_path)},
+        "app": {"url": f"sqlite:///{tmp_path / 'app.db'}"}}, **pipeline_recipe(lead_filter="Sync_with_Hub__c = false")}
+    hub = Hub(parse_config(config, "pipeline.yaml"))
+    try:
+        hub.client.create("Lead", [{"LastName": "Deal", "Company": "Partner Co", "Sync_with_Hub__c": True},
+                                   {"LastName": "Own", "Company": "Own Co"}])
+        synced(hub)
+        assert [r["last_name"] for r in registry.list_records(hub.engine, "leads")] == ["Own"]
+    finally:
+        hub.engine.dispose()

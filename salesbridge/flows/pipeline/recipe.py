@@ -43,10 +43,13 @@ EXTERNAL_ID = "Pipeline_Id__c"
 EVENTS = {"won": {"stage": "Won"}, "lost": {"stage": "Lost"}}
 
 
-def pipeline_recipe(owner: str = DEFAULT_OWNER, *, every: str = "15m", timezone: str = "UTC") -> dict[str, Any]:
+def pipeline_recipe(owner: str = DEFAULT_OWNER, *, every: str = "15m", timezone: str = "UTC",
+                    lead_filter: str | None = None) -> dict[str, Any]:
     """The config pieces of the pipeline: ``{"flows": [...], "value_maps": {...}}``, to merge into a config.
 
-    ``owner`` (a Salesforce username or email) owns the records the hub creates; ``every`` is the schedule.
+    ``owner`` (a Salesforce username or email) owns the records the hub creates; ``every`` is the schedule;
+    ``lead_filter`` (a SOQL condition) limits the Leads the tool gets, e.g. ``Sync_with_Hub__c = false`` beside
+    the deal flow, whose Leads would otherwise come into the tool too.
     """
     common: dict[str, Any] = {"direction": "both", "deletes": True,
                               "key": {"salesforce_id_column": "sf_id", "external_id": EXTERNAL_ID},
@@ -65,6 +68,8 @@ def pipeline_recipe(owner: str = DEFAULT_OWNER, *, every: str = "15m", timezone:
              "conversion": {"to": "Contact", "fields": deepcopy(person), "when": {"stage": "Won"},
                             "status": LEAD_STATUS["Won"], "opportunity": True},
              "events": {kind: dict(values) for kind, values in EVENTS.items()}}
+    if lead_filter:
+        leads["filter"] = {"salesforce": lead_filter}
     return {"flows": [companies, contacts, leads], "value_maps": {VALUE_MAP: dict(LEAD_STATUS)}}
 
 

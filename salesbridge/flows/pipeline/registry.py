@@ -127,7 +127,11 @@ def create(engine: Engine, kind: Kind, values: dict[str, Any]) -> dict[str, Any]
 def change(engine: Engine, kind: Kind, record_id: int, values: dict[str, Any]) -> dict[str, Any]:
     """Edit a record (move a lead's stage, transfer it to another owner...)."""
     cleaned = _checked(kind, values, new=False)
-    get(engine, kind, record_id)
+    current = get(engine, kind, record_id)
+    if kind == "leads" and current["stage"] == "Won" and cleaned.get("stage", "Won") != "Won" \
+            and current["sf_object"] not in (None, "Lead"):
+        raise PipelineError("ALREADY_CONVERTED", f"lead {record_id} is won: its Lead was converted into "
+                            f"{current['sf_object']} {current['linked_id']}, which cannot be undone")
     if kind == "contacts" and cleaned.get("company_id") is not None:
         get(engine, "companies", int(cleaned["company_id"]))
     table = TABLES[kind]

@@ -98,7 +98,8 @@ def _engine(state: WebState) -> Any:
 
 
 def _refused(error: PipelineError) -> HTTPException:
-    code = status.HTTP_404_NOT_FOUND if error.code == "NOT_FOUND" else status.HTTP_422_UNPROCESSABLE_CONTENT
+    codes = {"NOT_FOUND": status.HTTP_404_NOT_FOUND, "ALREADY_CONVERTED": status.HTTP_409_CONFLICT}
+    code = codes.get(error.code, status.HTTP_422_UNPROCESSABLE_CONTENT)
     return HTTPException(code, detail=f"{error.code}: {error}")
 
 
@@ -164,7 +165,8 @@ def get_record(kind: Kind, record_id: IdPath, _viewer: ViewerDep, state: StateDe
 
 
 @router.patch("/pipeline/{kind}/{record_id}", response_model=RecordOut,
-              responses={**AUTH_ERRORS, **NOT_FOUND, **HUB_ERRORS, **_INVALID})
+              responses={**AUTH_ERRORS, **NOT_FOUND, **HUB_ERRORS, **_INVALID,
+                         409: {"description": "a won lead's Lead was converted: it cannot leave Won"}})
 def change_record(kind: Kind, record_id: IdPath, body: RecordIn, _operator: OperatorDep, state: StateDep) -> Any:
     """Edit a record: move a lead to another stage (Won converts its Lead), transfer it (``owner_email``)..."""
     try:
