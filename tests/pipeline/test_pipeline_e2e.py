@@ -255,3 +255,28 @@ def test_a_lead_filter_keeps_other_flows_leads_out(pipeline_org: RunningSandbox,
         assert [r["last_name"] for r in registry.list_records(hub.engine, "leads")] == ["Own"]
     finally:
         hub.engine.dispose()
+
+
+def test_the_shipped_schedule_runs_the_whole_pipeline(pipeline_org: RunningSandbox, tmp_path) -> None:  # noqa: ANN001
+    """Under ``salesbridge run`` the three flows run every 15 minutes, and a scheduled run does all of it (the
+    hub's Won converts the Lead: no step of the flow lives outside the sync)."""
+    from datetime import UTC, datetime, timedelta
+
+    from salesbridge.triggers.service import TriggerService
+
+    hub = make_hub(pipeline_org, f"sqlite:///{tmp_path / 'app.db'}")
+    try:
+        company = registry.create(hub.engine, "companies", {"name": "Sched Co"})
+        registry.create(hub.engine, "contacts", {"last_name": "Sched", "company_id": company["id"]})
+        lead = registry.create(hub.engine, "leads", {"last_name": "Sched", "company": "Sched Co", "stage": "Won"})
+        start = datetime(2026, 12, 3, 9, 1, tzinfo=UTC)
+        states = TriggerService(hub, clock=lambda: start).prepare()
+        assert {(s.flow, s.next_run_at) for s in states} == {
+            (name, datetime(2026, 12, 3, 9, 15, tzinfo=UTC)) for name in (FLOW_COMPANIES, FLOW_CONTACTS, FLOW_LEADS)}
+        scheduled, _ = TriggerService(hub, clock=lambda: start + timedelta(minutes=15)).run_once()
+        assert sorted(r.results[0].flow for r in scheduled) == sorted((FLOW_COMPANIES, FLOW_CONTACTS, FLOW_LEADS))
+        assert all(r.status == "succeeded" for r in scheduled), [r.errors for r in scheduled]
+        assert link(hub, FLOW_LEADS, lead["id"])[0] == "Contact"
+        assert link(hub, FLOW_CONTACTS, 1) is not None
+    finally:
+        hub.engine.dispose()
