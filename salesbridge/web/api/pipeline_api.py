@@ -49,16 +49,46 @@ class RecordIn(BaseModel):
                                     description="leads: the owner's Salesforce username or email (transfer)")
 
 
-class RecordOut(BaseModel):
-    """A record with its Salesforce twin (``sf_object``/``linked_id``: a won lead lives on its Contact)."""
+class _Twin(BaseModel):
+    """What every record answers besides its columns: its Salesforce twin (a won lead lives on its Contact)."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="forbid")
 
     id: int
-    sf_object: str | None
-    linked_id: str | None
+    sf_id: str | None = Field(description="the Salesforce Id the row keeps (the record it was last synced with)")
+    sf_object: str | None = Field(description="the object of the linked record (Account, Contact, Lead)")
+    linked_id: str | None = Field(description="the Id of the linked record, none before the first sync")
     created_at: datetime | str | None
     updated_at: datetime | str | None
+
+
+class CompanyOut(_Twin):
+    name: str
+    website: str | None
+    phone: str | None
+
+
+class ContactOut(_Twin):
+    company_id: int | None
+    first_name: str | None
+    last_name: str
+    email: str | None
+    phone: str | None
+    title: str | None
+
+
+class LeadOut(_Twin):
+    first_name: str | None
+    last_name: str
+    company: str
+    email: str | None
+    phone: str | None
+    title: str | None
+    stage: str = Field(description=f"one of {', '.join(STAGES)}")
+    owner_email: str | None
+
+
+RecordOut = CompanyOut | ContactOut | LeadOut
 
 
 class EventOut(BaseModel):
