@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from salesbridge.connectors.sql import SqlTable, ack_changes, hub_writes, read_changes
-from salesbridge.salesforce import SalesforceClient, SalesforceError, WriteResult
+from salesbridge.salesforce import SalesforceClient, WriteResult
 from salesbridge.salesforce.datetimes import format_datetime
 from salesbridge.store import repository as repo
 from salesbridge.sync import lifecycle
@@ -251,8 +251,9 @@ class FlowSync:
         """Convert the Leads of changed rows that hold the conversion's ``when`` values (stage Won...).
 
         Rows are read again (a conflict may have changed them); only rows still linked to a Lead convert, so a
-        converted one never converts twice. The link then moves to the record the Lead became, as for a Lead
-        converted in Salesforce. A refused conversion is a record error of that row, retried like others.
+        converted one never converts twice. One ``convertLead`` call converts up to 100 Leads. The link then
+        moves to the record the Lead became, as for a Lead converted in Salesforce. A refused conversion is a
+        record error of that row alone (operation ``convert``), retried like others.
         """
         conversion = self.flow.conversion
         assert conversion is not None
@@ -263,23 +264,25 @@ class FlowSync:
             return
         with Session(self.engine) as session:
             links = repo.links_by_app_key(session, self.flow.name, wanted)
+        leads = {key: links[key].sf_id for key in wanted if key in links and not links[key].deleted
+                 and links[key].sf_id and links[key].sf_object == self.flow.salesforce}
+        if not leads:
+            return
+        answers = self.client.convert_leads([{"lead_id": sf_id, "converted_status": conversion.status,
+                                              "do_not_create_opportunity": not conversion.opportunity}
+                                             for sf_id in leads.values()])
         target_lane = next(lane for lane in self.lanes if lane.object_name == conversion.to)
-        for key in wanted:
-            link = links.get(key)
-            if link is None or link.deleted or not link.sf_id or link.sf_object != self.flow.salesforce:
-                continue
-            try:
-                answer = self.client.convert_lead(link.sf_id, conversion.status,
-                                                  do_not_create_opportunity=not conversion.opportunity)
-            except SalesforceError as error:
-                with Session(self.engine) as session, session.begin():
+        id_key = f"{conversion.to[0].lower()}{conversion.to[1:]}Id"
+        with Session(self.engine) as session, session.begin():
+            for (key, lead_id), answer in zip(leads.items(), answers, strict=True):
+                error = answer["error"]
+                if error is not None:
                     repo.record_error(session, self.run_id, self.flow.name, Direction.TO_SALESFORCE.value, "convert",
-                                      key, link.sf_id, error.error_code, error.message, list(error.fields),
-                                      {"leadId": link.sf_id, "convertedStatus": conversion.status})
-                self.result.failed += 1
-                continue
-            target = answer.get(f"{conversion.to[0].lower()}{conversion.to[1:]}Id")
-            with Session(self.engine) as session, session.begin():
+                                      key, lead_id, error.error_code, error.message, list(error.fields),
+                                      {"leadId": lead_id, "convertedStatus": conversion.status})
+                    self.result.failed += 1
+                    continue
+                target = answer.get(id_key)
                 if target:
                     repo.save_link(session, self.flow.name, key, target, sf_object=conversion.to,
                                    app_hash=values_hash(self._coerce(
@@ -287,12 +290,12 @@ class FlowSync:
                     if repo.get_watermark(session, self.flow.name, target_lane.watermark) is None:
                         repo.set_watermark(session, self.flow.name, target_lane.watermark,
                                            format_datetime(datetime.now(UTC)))
-                repo.record_event(session, self.run_id, self.flow.name, "converted", key, link.sf_id,
-                                  {"origin": "app", "lead_id": link.sf_id, "account_id": answer.get("accountId"),
+                repo.record_event(session, self.run_id, self.flow.name, "converted", key, lead_id,
+                                  {"origin": "app", "lead_id": lead_id, "account_id": answer.get("accountId"),
                                    "contact_id": answer.get("contactId"),
                                    "opportunity_id": answer.get("opportunityId"), "moved_to": target})
-                repo.resolve_errors(session, self.flow.name, app_key=key, sf_id=link.sf_id)
-            self.result.written_to_salesforce += 1
+                repo.resolve_errors(session, self.flow.name, app_key=key, sf_id=lead_id)
+                self.result.written_to_salesforce += 1
 
     def _send_to_converted(self, to: str, moved: list[tuple[str, str]]) -> None:
         """Send the app rows' values to the records their leads became (``conversion.initial: app``).

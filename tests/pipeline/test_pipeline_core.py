@@ -148,3 +148,20 @@ def test_a_refused_conversion_is_a_record_error_that_a_retry_clears(pipeline_org
         kinds = [e.kind for e in repo.list_events_after(session, flow=FLOW_LEADS)]
     assert kinds.count("converted") == 1 and kinds.count("won") == 1
     fixed.engine.dispose()
+
+
+def test_convert_leads_converts_a_batch_per_call_and_fails_leads_alone(sf_client) -> None:  # noqa: ANN001
+    leads = [r.id for r in sf_client.create("Lead", [{"LastName": f"L{n}", "Company": f"C{n}"} for n in range(103)])]
+    sf_client.convert_lead(leads[1], "Closed - Converted")
+    sf_client.reset_counter()
+
+    answers = sf_client.convert_leads([{"lead_id": lead, "converted_status": "Closed - Converted",
+                                        "do_not_create_opportunity": n % 2 == 0} for n, lead in enumerate(leads)])
+
+    assert sf_client.api_calls == 2, "100 leads per convertLead call"
+    assert [a["leadId"] for a in answers] == leads
+    assert answers[1]["error"].error_code == "CANNOT_UPDATE_CONVERTED_LEAD" and answers[1]["contactId"] is None
+    assert all(a["error"] is None and a["contactId"] for n, a in enumerate(answers) if n != 1)
+    assert answers[0]["opportunityId"] is None and answers[3]["opportunityId"]
+    converted = sf_client.query_all("SELECT Id FROM Lead WHERE IsConverted = true")
+    assert len(converted) == 103
