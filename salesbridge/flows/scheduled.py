@@ -1,5 +1,6 @@
-"""The mail and contacts flows run by the scheduler (``salesbridge run``): with the hub's Salesforce client and
-database, answering the ``RunReport`` the trigger service and ``print_report`` expect of every run."""
+"""Flows run by the scheduler (``salesbridge run``) beyond a plain sync: mail, contacts and the contract
+request round, with the hub's Salesforce client and database, answering the ``RunReport`` the trigger service
+and ``print_report`` expect of every run."""
 
 from __future__ import annotations
 
@@ -26,6 +27,19 @@ def run_source(hub: Hub, name: str, trigger: str = "schedule") -> RunReport:
     else:
         raise ValueError(f"'{name}' is neither 'mail' nor 'contacts'")
     return as_run_report(report)
+
+
+def run_table_flow(hub: Hub, name: str, trigger: str = "schedule") -> RunReport:
+    """One scheduled run of a table flow: a whole round for the contract request flow (its sync, the pickup of
+    submitted requests and the documents; see flows.contracts.runner), otherwise the flow's sync."""
+    if hub.config.contracts is not None and hub.config.contracts.flow == name:
+        from salesbridge.flows.contracts.runner import run_contracts
+
+        round_ = run_contracts(hub, trigger=trigger)
+        first = round_.syncs[0]
+        return RunReport(first.run_id, round_.status, [r for s in round_.syncs for r in s.results],
+                         round_.api_calls, round_.errors, [c for s in round_.syncs for c in s.chained])
+    return hub.sync([name], trigger=trigger)
 
 
 def as_run_report(report: FlowReport) -> RunReport:

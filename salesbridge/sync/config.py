@@ -147,7 +147,7 @@ class FieldMap(_Model):
     values: str | None = Field(default=None, description="name of a value map")
     transform: Transform = "none"
     reference: str | None = Field(default=None, description="the flow whose linked records this lookup names")
-    user: bool = Field(default=False, description="the column holds a user's username or email")
+    user: bool | None = Field(default=None, description="true: the column holds a user's username or email")
 
     @model_validator(mode="after")
     def _one_translation(self) -> FieldMap:
@@ -159,7 +159,7 @@ class FieldMap(_Model):
 
     @property
     def is_lookup(self) -> bool:
-        return self.reference is not None or self.user
+        return self.reference is not None or bool(self.user)
 
     def flows_to_salesforce(self, flow_direction: Direction) -> bool:
         return flow_direction.sends() and (self.direction is None or self.direction.sends())

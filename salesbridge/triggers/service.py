@@ -27,7 +27,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session
 
-from salesbridge.flows.scheduled import run_source
+from salesbridge.flows.scheduled import run_source, run_table_flow
 from salesbridge.triggers.events import EventLoop
 from salesbridge.triggers.schedule_state import (
     SOURCE_SECTIONS,
@@ -113,7 +113,7 @@ class TriggerService:
             if flow in SOURCE_SECTIONS:
                 report = run_source(self.hub, flow, trigger="schedule")
             else:
-                report = self.hub.sync([flow], trigger="schedule")
+                report = run_table_flow(self.hub, flow)
             next_run = next_run_after(self.schedules[flow], max(started, self.clock()))
             with Session(self.hub.engine) as session, session.begin():
                 record_scheduled_run(session, flow, started, report.run_id, next_run)

@@ -143,3 +143,21 @@ def test_story_submit_review_approve_sign_and_documents_both_ways(hub: Hub):
     assert registry.profile_of(hub.engine, rows[first]["id"])["status"] == "Signed"
     quiet = run_contracts(hub)
     assert quiet.api_calls == 1 and not quiet.sharing.linked, "a quiet round is one poll"
+
+
+def test_a_scheduled_run_of_the_flow_is_a_whole_round(hub: Hub):
+    """``salesbridge run`` runs the recipe's schedule as a round: the submitted request is picked up (its file
+    downloaded, In Review in Salesforce), not only synced."""
+    from salesbridge.triggers.service import TriggerService
+
+    client = hub.client
+    account = client.create("Account", [{"Name": "Scheduled Ltd"}])[0].id
+    request_id = submit(client, opportunity(client, "Scheduled deal", account), file=("msa.pdf", PDF))
+    assert hub.config.flow("contracts").schedule is not None
+
+    report = TriggerService(hub).run_scheduled("contracts")
+
+    assert report.status == "succeeded", report.errors
+    assert by_sf_id(hub)[request_id]["status"] == "In Review"
+    assert client.get("Contract_Request__c", request_id)["Status__c"] == "In Review"
+    assert report.api_calls >= 4  # the flow's syncs, the pickup's queries and the download, all counted

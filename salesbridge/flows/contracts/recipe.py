@@ -23,8 +23,10 @@ STATUS_MAP = {status: status for status in STATUSES}
 
 
 def contracts_recipe(*, flow_name: str = FLOW_NAME, signature_webhook: str | None = None,
-                     max_file_bytes: int | None = None) -> dict[str, Any]:
-    """The flow, its value map and the ``contracts:`` section, as config data (``with_contracts`` adds them)."""
+                     max_file_bytes: int | None = None, every: str | None = "15m") -> dict[str, Any]:
+    """The flow, its value map and the ``contracts:`` section, as config data (``with_contracts`` adds them).
+
+    ``every`` schedules whole rounds (sync, pickup, documents) under ``salesbridge run``; None: no schedule."""
     details = {"Name": "name", "Opportunity__c": "opportunity_id", "Account__c": "account_id",
                "Contract_Type__c": "contract_type", "Start_Date__c": "start_date", "End_Date__c": "end_date",
                "Contract_Value__c": "contract_value"}
@@ -34,6 +36,8 @@ def contracts_recipe(*, flow_name: str = FLOW_NAME, signature_webhook: str | Non
     flow = {"name": flow_name, "salesforce": OBJECT, "table": TABLE, "direction": "both",
             "key": {"salesforce_id_column": "sf_id"}, "fields": fields,
             "filter": {"salesforce": "Status__c != 'Draft'"}, "deletes": False}
+    if every:
+        flow["schedule"] = {"every": every}
     section: dict[str, Any] = {"flow": flow_name}
     if signature_webhook:
         section["signature_webhook"] = signature_webhook

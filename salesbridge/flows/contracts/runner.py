@@ -57,10 +57,10 @@ def contracts_settings(config: HubConfig) -> ContractsConfig:
     return settings
 
 
-def run_contracts(hub: Hub) -> ContractsRun:
+def run_contracts(hub: Hub, *, trigger: str = "manual") -> ContractsRun:
     settings = contracts_settings(hub.config)
     result = ContractsRun()
-    first = hub.sync([settings.flow])
+    first = hub.sync([settings.flow], trigger=trigger)
     result.syncs.append(first)
     result.api_calls += first.api_calls
     if first.errors:
@@ -70,7 +70,7 @@ def run_contracts(hub: Hub) -> ContractsRun:
     result.sharing = share_documents(hub.engine, hub.client, settings.flow, first.run_id)
     result.api_calls += hub.client.api_calls - before
     if result.pickup.picked_up:
-        second = hub.sync([settings.flow])
+        second = hub.sync([settings.flow], trigger=trigger)
         result.syncs.append(second)
         result.api_calls += second.api_calls
     return result
