@@ -15,6 +15,7 @@ from rich.table import Table
 from salesbridge.flows.cli_flows import contacts_app, convert_lead_command, mail_app
 from salesbridge.flows.contracts.cli import contracts_app
 from salesbridge.flows.deals.cli import deals_app
+from salesbridge.flows.pipeline.cli import pipeline_app
 from salesbridge.flows.renewals.cli import renewals_app
 from salesbridge.web.cli_users import users_app
 
@@ -337,6 +338,7 @@ app.add_typer(contacts_app, name="contacts")
 app.add_typer(deals_app, name="deals")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(renewals_app, name="renewals")
+app.add_typer(pipeline_app, name="pipeline")
 app.command("convert-lead")(convert_lead_command)
 
 

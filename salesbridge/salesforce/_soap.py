@@ -50,8 +50,15 @@ def login_body(username: str, password: str) -> str:
 
 def convert_lead_body(fields: Iterable[tuple[str, Any]]) -> str:
     """``convertLead`` with one LeadConvert; None values are left out (the server's defaults apply)."""
-    parts = "".join(element(name, value) for name, value in fields if value is not None)
-    return f"<urn:convertLead><urn:leadConverts>{parts}</urn:leadConverts></urn:convertLead>"
+    return convert_leads_body([fields])
+
+
+def convert_leads_body(converts: Iterable[Iterable[tuple[str, Any]]]) -> str:
+    """``convertLead`` with several LeadConverts (one ``leadConverts`` element each, answered in order)."""
+    items = "".join("<urn:leadConverts>" + "".join(element(name, value) for name, value in fields
+                                                   if value is not None) + "</urn:leadConverts>"
+                    for fields in converts)
+    return f"<urn:convertLead>{items}</urn:convertLead>"
 
 
 def local(tag: str) -> str:

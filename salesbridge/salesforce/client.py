@@ -234,6 +234,22 @@ class SalesforceClient:
         return None
 
     # -- lead conversion -------------------------------------------------------------------------------------
+    def convert_leads(self, leads: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Convert several leads with one SOAP ``convertLead`` call per 100; each item names ``lead_id`` and
+        ``converted_status`` (and optionally ``account_id``, ``contact_id``, ``do_not_create_opportunity``,
+        ``opportunity_name``, ``owner_id``). One answer per lead, in order: leadId, accountId, contactId,
+        opportunityId and ``error`` (a SalesforceError for a lead Salesforce refused, else None)."""
+        answers: list[dict[str, Any]] = []
+        for start in range(0, len(leads), _convert.MAX_CONVERTS):
+            answers.extend(_convert.convert_leads(self._conn, [{
+                "leadId": lead["lead_id"], "convertedStatus": lead["converted_status"],
+                "accountId": lead.get("account_id"), "contactId": lead.get("contact_id"),
+                "doNotCreateOpportunity": bool(lead.get("do_not_create_opportunity")),
+                "opportunityName": lead.get("opportunity_name"), "ownerId": lead.get("owner_id"),
+                "sendNotificationEmail": bool(lead.get("send_notification_email")),
+            } for lead in leads[start:start + _convert.MAX_CONVERTS]]))
+        return answers
+
     def convert_lead(self, lead_id: str, converted_status: str, *, account_id: str | None = None,
                      contact_id: str | None = None, do_not_create_opportunity: bool = False,
                      opportunity_name: str | None = None, owner_id: str | None = None,

@@ -144,6 +144,8 @@ class Operation(StrEnum):
     UPDATE = "update"
     UPSERT = "upsert"
     DELETE = "delete"
+    #: A Lead the hub converted (``conversion.when``): its retry converts it again.
+    CONVERT = "convert"
 
 
 class ErrorStatus(StrEnum):

@@ -427,6 +427,19 @@ def record_event(
     return event
 
 
+def last_values(session: Session, flow: str, app_keys: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """The mapped values each record had at its last ``created``/``updated`` event (what was last synced), by app
+    key: the "before" of an app change, from which owner changes and a flow's value events are told."""
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks([str(key) for key in app_keys]):
+        latest = (select(func.max(Event.id)).where(Event.flow == flow, Event.app_key.in_(chunk),
+                                                   Event.kind.in_(("created", "updated")))
+                  .group_by(Event.app_key))
+        for event in session.scalars(select(Event).where(Event.id.in_(latest))):
+            found[str(event.app_key)] = dict((event.details or {}).get("values") or {})
+    return found
+
+
 def prune_events(session: Session, before: datetime) -> int:
     """Delete events older than ``before``; answers how many.
 

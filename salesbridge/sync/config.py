@@ -259,6 +259,11 @@ class ConversionConfig(_Model):
         default="salesforce", description="whose values the converted record starts with: Salesforce's (what the "
         "converting user chose) or the app row's, sent to it right after the conversion (the app is the record's "
         "source, and the new record's defaults, such as a first stage, must not come back as an edit)")
+    when: dict[str, str] = Field(default_factory=dict, description="app column values that make the hub convert "
+                                 "the row's Lead (e.g. {stage: Won}); a Lead converted in Salesforce sets them")
+    status: str = Field(default="Closed - Converted", min_length=1, description="the converted Lead Status the "
+                        "hub converts with")
+    opportunity: bool = Field(default=True, description="whether a conversion by the hub creates an Opportunity")
 
     @field_validator("fields", mode="before")
     @classmethod
@@ -322,6 +327,8 @@ class FlowConfig(_Model):
                                   "requires on records it reads, e.g. Sync_with_Hub__c")
     conversion: ConversionConfig | None = Field(default=None, description="follow converted leads")
     route: RouteConfig | None = Field(default=None, description="create new records on another object by a match")
+    events: dict[str, dict[str, str]] = Field(default_factory=dict, description="lifecycle events recorded when a "
+                                              "record enters mapped column values, e.g. {lost: {stage: Lost}}")
 
     @field_validator("fields", mode="before")
     @classmethod
@@ -347,6 +354,25 @@ class FlowConfig(_Model):
                     and self.route.fields != self.conversion.fields):
                 raise ValueError(f"route.fields: records of {self.route.to} already use conversion.fields; "
                                  "give the fields once")
+        return self
+
+    @model_validator(mode="after")
+    def _events_and_conversion_name_columns(self) -> FlowConfig:
+        mapped = {f.app for f in self.fields}
+        for kind, values in self.events.items():
+            if not values:
+                raise ValueError(f"events.{kind}: give at least one column: value pair")
+            unmapped = sorted(set(values) - mapped)
+            if unmapped:
+                raise ValueError(f"events.{kind}: column '{unmapped[0]}' is not mapped in fields")
+        if self.conversion and self.conversion.when:
+            if self.salesforce.lower() != "lead":
+                raise ValueError("conversion.when: only a flow of Lead converts records")
+            unmapped = sorted(set(self.conversion.when) - mapped)
+            if unmapped:
+                raise ValueError(f"conversion.when: column '{unmapped[0]}' is not mapped in fields")
+            if self.conversion.to == "Opportunity" and not self.conversion.opportunity:
+                raise ValueError("conversion.opportunity: a flow following its Leads to the Opportunity needs one")
         return self
 
     @model_validator(mode="after")

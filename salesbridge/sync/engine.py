@@ -161,6 +161,8 @@ class FlowSync:
         if not lane.primary:
             plan.to_app = [item for item in plan.to_app if item.app_key is not None]
         self._apply(plan, sf_changes, watermark, targets)
+        if lane.primary and self.flow.conversion and self.flow.conversion.when and self.flow.direction.sends():
+            self._convert_rows(lane_changes)
 
     def _waiting_on_references(self) -> Targets:
         """Records that failed for a lookup not linked yet (UNLINKED_REFERENCE): an ordinary run tries them
@@ -202,8 +204,11 @@ class FlowSync:
         if not converted:
             return sf_changes
         to = self.flow.conversion.to  # type: ignore[union-attr]
+        when = self.flow.conversion.when  # type: ignore[union-attr]
         moved: list[tuple[str, str]] = []
         with Session(self.engine) as session, session.begin():
+            if when:
+                hub_writes(session)
             links = repo.links_by_sf_id(session, self.flow.name, [c.sf_id for c in converted])
             for change in converted:
                 link = links.get(change.sf_id)
@@ -222,10 +227,75 @@ class FlowSync:
                     if repo.get_watermark(session, self.flow.name, target_watermark) is None:
                         repo.set_watermark(session, self.flow.name, target_watermark, change.modstamp)
                 repo.record_event(session, self.run_id, self.flow.name, "converted", link.app_key, change.sf_id,
-                                  details)
+                                  {**details, "origin": "salesforce"})
+                if when:
+                    self._mark_converted(session, link.app_key, change.sf_id, when)
         if moved and self.flow.conversion.initial == "app":  # type: ignore[union-attr]
             self._send_to_converted(to, moved)
         return [c for c in sf_changes if not c.record.get("IsConverted")]
+
+    def _mark_converted(self, session: Session, app_key: str, sf_id: str, when: dict[str, str]) -> None:
+        """A Lead converted in Salesforce: its row takes the conversion's ``when`` values (stage Won), as the
+        hub's own write (the Lead is read-only now: nothing to send back), with the events they mean."""
+        row = self.table.read_one(session, app_key)
+        if row is None:
+            return
+        changes = {column: value for column, value in when.items() if canonical(row.get(column)) != canonical(value)}
+        if changes:
+            self.table.update(session, app_key, self.table.coerce(changes))
+        for kind, details in lifecycle.value_events(self.flow.events, self._snapshot(row),
+                                                    self._snapshot({**row, **changes}), "salesforce"):
+            repo.record_event(session, self.run_id, self.flow.name, kind, app_key, sf_id, details)
+
+    def _convert_rows(self, app_changes: dict[str, AppChange]) -> None:
+        """Convert the Leads of changed rows that hold the conversion's ``when`` values (stage Won...).
+
+        Rows are read again (a conflict may have changed them); only rows still linked to a Lead convert, so a
+        converted one never converts twice. One ``convertLead`` call converts up to 100 Leads. The link then
+        moves to the record the Lead became, as for a Lead converted in Salesforce. A refused conversion is a
+        record error of that row alone (operation ``convert``), retried like others.
+        """
+        conversion = self.flow.conversion
+        assert conversion is not None
+        keys = [key for key, change in app_changes.items() if not change.deleted]
+        rows = self.table.read(keys) if keys else {}
+        wanted = [key for key, row in rows.items() if lifecycle.holds(row, conversion.when)]
+        if not wanted:
+            return
+        with Session(self.engine) as session:
+            links = repo.links_by_app_key(session, self.flow.name, wanted)
+        leads = {key: links[key].sf_id for key in wanted if key in links and not links[key].deleted
+                 and links[key].sf_id and links[key].sf_object == self.flow.salesforce}
+        if not leads:
+            return
+        answers = self.client.convert_leads([{"lead_id": sf_id, "converted_status": conversion.status,
+                                              "do_not_create_opportunity": not conversion.opportunity}
+                                             for sf_id in leads.values()])
+        target_lane = next(lane for lane in self.lanes if lane.object_name == conversion.to)
+        id_key = f"{conversion.to[0].lower()}{conversion.to[1:]}Id"
+        with Session(self.engine) as session, session.begin():
+            for (key, lead_id), answer in zip(leads.items(), answers, strict=True):
+                error = answer["error"]
+                if error is not None:
+                    repo.record_error(session, self.run_id, self.flow.name, Direction.TO_SALESFORCE.value, "convert",
+                                      key, lead_id, error.error_code, error.message, list(error.fields),
+                                      {"leadId": lead_id, "convertedStatus": conversion.status})
+                    self.result.failed += 1
+                    continue
+                target = answer.get(id_key)
+                if target:
+                    repo.save_link(session, self.flow.name, key, target, sf_object=conversion.to,
+                                   app_hash=values_hash(self._coerce(
+                                       target_lane.mapper.app_view(rows[key], Direction.TO_SALESFORCE))))
+                    if repo.get_watermark(session, self.flow.name, target_lane.watermark) is None:
+                        repo.set_watermark(session, self.flow.name, target_lane.watermark,
+                                           format_datetime(datetime.now(UTC)))
+                repo.record_event(session, self.run_id, self.flow.name, "converted", key, lead_id,
+                                  {"origin": "app", "lead_id": lead_id, "account_id": answer.get("accountId"),
+                                   "contact_id": answer.get("contactId"),
+                                   "opportunity_id": answer.get("opportunityId"), "moved_to": target})
+                repo.resolve_errors(session, self.flow.name, app_key=key, sf_id=lead_id)
+                self.result.written_to_salesforce += 1
 
     def _send_to_converted(self, to: str, moved: list[tuple[str, str]]) -> None:
         """Send the app rows' values to the records their leads became (``conversion.initial: app``).
@@ -486,6 +556,9 @@ class FlowSync:
             creates, matched = self._match_creates(creates)
             updates += matched
         creates = self._with_defaults(creates, self.flow.defaults)
+        updates = self._with_defaults(updates, self._mapped_defaults())
+        if self.lane.primary and self.flow.conversion and self.flow.conversion.when:
+            self._leave_status_to_conversion(creates + updates)
         if self.flow.sync_flag:
             for write in creates + updates:
                 write.values[self.flow.sync_flag] = True
@@ -494,6 +567,37 @@ class FlowSync:
             payload = [{"Id": w.sf_id, **w.values} for w in chunk]
             results = self.client.update(self.lane.object_name, payload)
             self._commit_salesforce_writes(chunk, payload, results, "update")
+
+    def _mapped_defaults(self) -> dict[str, DefaultValue]:
+        """Defaults of fields the mapping sends: an update whose row leaves one empty gets the default rather than
+        clearing the field (an owner is required; a row without one keeps the default sales manager)."""
+        sent = {f.salesforce.lower() for f in self.mapper.outgoing}
+        return {name: spec for name, spec in self.flow.defaults.items() if name.lower() in sent}
+
+    def _defaults_back(self, row: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
+        """The app values of mapped fields a create filled by default (the owner), to write into the row: the
+        app then shows what Salesforce has, and the echo of the create is recognised as one."""
+        defaulted = {name.lower() for name in self.flow.defaults}
+        fields = [f for f in self.mapper.incoming
+                  if f.salesforce.lower() in defaulted and row.get(f.app) in (None, "") and sent.get(f.salesforce)]
+        if not fields:
+            return {}
+        try:
+            back = self.mapper.to_app(sent)
+        except MappingError:
+            return {}
+        return {f.app: back[f.app] for f in fields if back.get(f.app) not in (None, "")}
+
+    def _leave_status_to_conversion(self, writes: list[ToSalesforce]) -> None:
+        """Rows about to convert (stage Won) do not send the field of the ``when`` column: the conversion sets
+        the converted status itself, and a Lead should not look converted before it is."""
+        conversion = self.flow.conversion
+        assert conversion is not None
+        fields = [f.salesforce for f in self.mapper.outgoing if f.app in conversion.when]
+        for write in writes:
+            if lifecycle.holds(write.change.row or {}, conversion.when):
+                for sf_field in fields:
+                    write.values.pop(sf_field, None)
 
     def _write_creates(self, creates: list[ToSalesforce], external: str | None) -> None:
         for chunk in self._chunks(creates):
@@ -613,6 +717,7 @@ class FlowSync:
         with Session(self.engine) as session, session.begin():
             hub_writes(session)
             errors_pending = self._errors_pending(session)
+            before = self._last_values(session, [w.change.app_key for w in chunk])
             for write, sent, result in zip(chunk, payload, results, strict=True):
                 key = write.change.app_key
                 if not result.success:
@@ -626,6 +731,10 @@ class FlowSync:
                 else:
                     sf_id = result.id or write.sf_id
                     row = write.change.row or {}
+                    filled = self._defaults_back(row, sent) if write.sf_id is None else {}
+                    if filled:
+                        self.table.update(session, key, self._coerce(filled))
+                        row = write.change.row = {**row, **filled}
                     if self.flow.key.salesforce_id_column and row.get(self.flow.key.salesforce_id_column) != sf_id:
                         self.table.update(session, key, {self.flow.key.salesforce_id_column: sf_id})
                     repo.save_link(session, self.flow.name, key, sf_id, sf_object=self.lane.object_name,
@@ -638,11 +747,20 @@ class FlowSync:
                     created = operation != "update" and (result.created is None or result.created)
                     repo.record_event(session, self.run_id, self.flow.name, "created" if created else "updated",
                                       key, sf_id, {"origin": "app", "values": self._snapshot(row)})
-                    for kind, details in lifecycle.from_app(self.lane.object_name, sent):
+                    previous = None if created else before.get(key, {})
+                    for kind, details in lifecycle.from_app(self.lane.object_name, sent, self.mapper, previous,
+                                                            self._snapshot(row)):
                         repo.record_event(session, self.run_id, self.flow.name, kind, key, sf_id, details)
                     self.result.written_to_salesforce += 1
                 ack_changes(session, write.change.log_ids)
         self.progress("write salesforce", len(chunk))
+
+    def _last_values(self, session: Session, keys: list[str]) -> dict[str, dict[str, Any]]:
+        """The records' values when last synced, only when the flow tells events by them (an owner column or
+        ``events``): one query a chunk otherwise spent on nothing."""
+        if not self.flow.events and not any(f.salesforce.lower() == "ownerid" for f in self.mapper.flow.fields):
+            return {}
+        return repo.last_values(session, self.flow.name, keys)
 
     def _snapshot(self, row: dict[str, Any]) -> dict[str, Any]:
         """A record's mapped app values as kept in its events: event rules compare them with the previous

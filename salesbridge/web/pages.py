@@ -18,6 +18,7 @@ from salesbridge.web.pages_contracts import router as contracts_router
 from salesbridge.web.pages_dashboard import router as dashboard_router
 from salesbridge.web.pages_deals import router as deals_router
 from salesbridge.web.pages_mail_contacts import router as mail_contacts_router
+from salesbridge.web.pages_pipeline import router as pipeline_router
 from salesbridge.web.pages_records import router as records_router
 from salesbridge.web.pages_renewals import router as renewals_router
 from salesbridge.web.pages_setup import router as setup_router
@@ -67,7 +68,7 @@ def logout_submit(request: Request, principal: ViewerPage) -> Response:
 
 
 for _part in (common_router, setup_router, dashboard_router, records_router, deals_router, contracts_router,
-              renewals_router, mail_contacts_router):
+              renewals_router, pipeline_router, mail_contacts_router):
     router.include_router(_part)
 
 __all__ = ["router"]

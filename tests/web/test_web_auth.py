@@ -92,6 +92,14 @@ NEEDS: dict[tuple[str, str], Role] = {
     ("GET", "/api/renewals/sales-orders/{sales_order_id}"): Role.VIEWER,
     ("PATCH", "/api/renewals/sales-orders/{sales_order_id}"): Role.OPERATOR,
     ("POST", "/api/renewals/sync"): Role.OPERATOR,
+    ("GET", "/api/pipeline/events"): Role.VIEWER,
+    ("GET", "/api/pipeline/errors"): Role.VIEWER,
+    ("GET", "/api/pipeline/{kind}"): Role.VIEWER,
+    ("GET", "/api/pipeline/{kind}/{record_id}"): Role.VIEWER,
+    ("POST", "/api/pipeline/{kind}"): Role.OPERATOR,
+    ("PATCH", "/api/pipeline/{kind}/{record_id}"): Role.OPERATOR,
+    ("DELETE", "/api/pipeline/{kind}/{record_id}"): Role.OPERATOR,
+    ("POST", "/api/pipeline/sync"): Role.OPERATOR,
 }
 
 

@@ -26,9 +26,12 @@ to standard or custom objects. Example (the full one ships as ``example_schema.y
             restricted: true
             default: Draft
           Amount__c: {type: currency, precision: 18, scale: 2, required: true}
-      Account:                        # a standard object: only custom fields may be added
+      Account:                        # a standard object: custom fields, and values for its picklists
         fields:
           Hub_Id__c: {type: text, length: 64, external_id: true, unique: true}
+      Lead:
+        picklist_values:              # values an admin adds in Setup to a standard picklist (Lead Status...)
+          Status: [Qualified, Proposal Sent]
 
 Field keys: ``type`` (required), ``label``, ``length``, ``precision``, ``scale``, ``required``, ``unique``,
 ``external_id``, ``default``, ``values``/``picklist``, ``restricted``, ``reference_to``, ``relationship_name``,
@@ -119,6 +122,8 @@ class _Loader:
         self.activity_objects: list[str] = []
         #: (object, field) pairs to add to existing objects, and lookups whose targets are checked last.
         self.new_fields: list[tuple[ObjectDef, FieldDef, str]] = []
+        #: Values added to standard picklists (Setup lets an admin extend Lead Status, Opportunity Stage...).
+        self.new_values: list[tuple[FieldDef, list[str]]] = []
         self.used_prefixes = {o.key_prefix for o in schema.objects}
 
     def error(self, key: str, expected: str) -> SchemaFileError:
@@ -153,10 +158,29 @@ class _Loader:
         existing = self.schema.get(name)
         if existing is None:
             raise self.error(key, "unknown standard object; custom object names must end in __c")
-        unknown = sorted(set(map(str, spec)) - {"fields"})
+        unknown = sorted(set(map(str, spec)) - {"fields", "picklist_values"})
         if unknown:
-            raise self.error(f"{key}.{unknown[0]}", "only 'fields' may be given for a standard object")
+            raise self.error(f"{key}.{unknown[0]}",
+                             "only 'fields' and 'picklist_values' may be given for a standard object")
         self.fields(existing, spec.get("fields"), f"{key}.fields", custom_object=False)
+        self.picklist_values(existing, spec.get("picklist_values"), f"{key}.picklist_values")
+
+    def picklist_values(self, object_def: ObjectDef, spec: Any, key: str) -> None:
+        """Values added to a standard object's picklist, as Setup allows (a real org's Lead Status list is
+        the admin's: LeadStatus records). Values already present are kept once."""
+        if spec is None:
+            return
+        if not isinstance(spec, dict):
+            raise self.error(key, f"expected a mapping of picklist field names to lists of values, got {_kind(spec)}")
+        for name, values in spec.items():
+            field_key = f"{key}.{name}"
+            field_def = object_def.field(str(name))
+            if field_def is None or field_def.type not in ("picklist", "multipicklist"):
+                raise self.error(field_key, f"{object_def.name} has no picklist field named {name}")
+            if not isinstance(values, list) or not values or not all(isinstance(v, str) and v.strip()
+                                                                     for v in values):
+                raise self.error(field_key, "expected a list of picklist values (text)")
+            self.new_values.append((field_def, [v.strip() for v in values]))
 
     # -- custom objects ------------------------------------------------------------------------------------
     def custom_object(self, name: str, spec: dict[str, Any], key: str) -> None:
@@ -404,6 +428,12 @@ class _Loader:
             self.schema.add(object_def)
         for object_def, field_def, _ in self.new_fields:
             object_def.add_field(field_def)
+        for field_def, values in self.new_values:
+            known = {value.lower() for value in field_def.picklist_values}
+            for value in values:
+                if value.lower() not in known:
+                    field_def.picklist_values.append(value)
+                    known.add(value.lower())
         self.link_targets("Task", "WhatId", self.activity_objects)
         custom_names = [o.name for o in self.new_objects]
         self.link_targets("ContentDocumentLink", "LinkedEntityId", custom_names)

@@ -11,6 +11,7 @@ from salesbridge.web.api import (
     deals_api,
     flows_api,
     mail_contacts_api,
+    pipeline_api,
     records_api,
     renewals_api,
     runs_api,
@@ -19,7 +20,7 @@ from salesbridge.web.api import (
 
 router = APIRouter(prefix="/api")
 for module in (auth_api, accounts_api, flows_api, runs_api, records_api, settings_api, mail_contacts_api,
-               deals_api, contracts_api, renewals_api):
+               deals_api, contracts_api, renewals_api, pipeline_api):
     router.include_router(module.router)
 
 __all__ = ["router"]
