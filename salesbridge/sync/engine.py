@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from salesbridge.connectors.sql import SqlTable, ack_changes, hub_writes, read_changes
 from salesbridge.salesforce import SalesforceClient, WriteResult
-from salesbridge.salesforce.datetimes import format_datetime
 from salesbridge.store import repository as repo
 from salesbridge.sync import lifecycle
 from salesbridge.sync.changes import (
@@ -31,17 +30,15 @@ from salesbridge.sync.changes import (
     newest_stamp,
     salesforce_poll_query,
 )
-from salesbridge.sync.config import DefaultValue, Direction, FlowConfig, HubConfig, MatchConfig
+from salesbridge.sync.config import Direction, FlowConfig, HubConfig
 from salesbridge.sync.conflicts import Side
+from salesbridge.sync.conversions import ConversionSteps
+from salesbridge.sync.creates import CreateRules
 from salesbridge.sync.lookups import UNLINKED_REFERENCE, Lookups
 from salesbridge.sync.mapping import Mapper, MappingError, canonical, jsonable, values_hash
 from salesbridge.sync.plan import Deletion, FlowPlan, LinkState, PlannedError, ToApp, ToSalesforce, plan_flow
 from salesbridge.sync.rules import (
-    app_match_key,
-    apply_defaults,
-    candidate_queries,
     flag_condition,
-    group_candidates,
 )
 from salesbridge.sync.twins import TwinFinder
 
@@ -100,7 +97,7 @@ def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-class FlowSync:
+class FlowSync(ConversionSteps, CreateRules):
     """Runs one flow once against one org and one app database."""
 
     def __init__(self, hub: HubConfig, flow: FlowConfig, client: SalesforceClient, engine: Engine, run_id: int,
@@ -193,140 +190,6 @@ class FlowSync:
             if on_object == self.lane.object_name:
                 chosen[key] = change
         return chosen
-
-    def _follow_conversions(self, sf_changes: list[SalesforceChange]) -> list[SalesforceChange]:
-        """Move the links of converted leads to the record they became, and record the conversion.
-
-        A converted lead is read-only and no longer the record's home: it is dropped from the plan, also when it
-        comes back in a later poll (so it is never imported as a new row).
-        """
-        converted = [c for c in sf_changes if c.record.get("IsConverted") and not c.deleted]
-        if not converted:
-            return sf_changes
-        to = self.flow.conversion.to  # type: ignore[union-attr]
-        when = self.flow.conversion.when  # type: ignore[union-attr]
-        moved: list[tuple[str, str]] = []
-        with Session(self.engine) as session, session.begin():
-            if when:
-                hub_writes(session)
-            links = repo.links_by_sf_id(session, self.flow.name, [c.sf_id for c in converted])
-            for change in converted:
-                link = links.get(change.sf_id)
-                if link is None or link.deleted:
-                    continue
-                record = change.record
-                details = {"lead_id": change.sf_id, "account_id": record.get("ConvertedAccountId"),
-                           "contact_id": record.get("ConvertedContactId"),
-                           "opportunity_id": record.get("ConvertedOpportunityId")}
-                target = record.get(f"Converted{to}Id")
-                if target:
-                    repo.save_link(session, self.flow.name, link.app_key, target, sf_object=to)
-                    moved.append((link.app_key, target))
-                    details["moved_to"] = target
-                    target_watermark = f"{SF_WATERMARK}:{to}"
-                    if repo.get_watermark(session, self.flow.name, target_watermark) is None:
-                        repo.set_watermark(session, self.flow.name, target_watermark, change.modstamp)
-                repo.record_event(session, self.run_id, self.flow.name, "converted", link.app_key, change.sf_id,
-                                  {**details, "origin": "salesforce"})
-                if when:
-                    self._mark_converted(session, link.app_key, change.sf_id, when)
-        if moved and self.flow.conversion.initial == "app":  # type: ignore[union-attr]
-            self._send_to_converted(to, moved)
-        return [c for c in sf_changes if not c.record.get("IsConverted")]
-
-    def _mark_converted(self, session: Session, app_key: str, sf_id: str, when: dict[str, str]) -> None:
-        """A Lead converted in Salesforce: its row takes the conversion's ``when`` values (stage Won), as the
-        hub's own write (the Lead is read-only now: nothing to send back), with the events they mean."""
-        row = self.table.read_one(session, app_key)
-        if row is None:
-            return
-        changes = {column: value for column, value in when.items() if canonical(row.get(column)) != canonical(value)}
-        if changes:
-            self.table.update(session, app_key, self.table.coerce(changes))
-        for kind, details in lifecycle.value_events(self.flow.events, self._snapshot(row),
-                                                    self._snapshot({**row, **changes}), "salesforce"):
-            repo.record_event(session, self.run_id, self.flow.name, kind, app_key, sf_id, details)
-
-    def _convert_rows(self, app_changes: dict[str, AppChange]) -> None:
-        """Convert the Leads of changed rows that hold the conversion's ``when`` values (stage Won...).
-
-        Rows are read again (a conflict may have changed them); only rows still linked to a Lead convert, so a
-        converted one never converts twice. One ``convertLead`` call converts up to 100 Leads. The link then
-        moves to the record the Lead became, as for a Lead converted in Salesforce. A refused conversion is a
-        record error of that row alone (operation ``convert``), retried like others.
-        """
-        conversion = self.flow.conversion
-        assert conversion is not None
-        keys = [key for key, change in app_changes.items() if not change.deleted]
-        rows = self.table.read(keys) if keys else {}
-        wanted = [key for key, row in rows.items() if lifecycle.holds(row, conversion.when)]
-        if not wanted:
-            return
-        with Session(self.engine) as session:
-            links = repo.links_by_app_key(session, self.flow.name, wanted)
-        leads = {key: links[key].sf_id for key in wanted if key in links and not links[key].deleted
-                 and links[key].sf_id and links[key].sf_object == self.flow.salesforce}
-        if not leads:
-            return
-        answers = self.client.convert_leads([{"lead_id": sf_id, "converted_status": conversion.status,
-                                              "do_not_create_opportunity": not conversion.opportunity}
-                                             for sf_id in leads.values()])
-        target_lane = next(lane for lane in self.lanes if lane.object_name == conversion.to)
-        id_key = f"{conversion.to[0].lower()}{conversion.to[1:]}Id"
-        with Session(self.engine) as session, session.begin():
-            for (key, lead_id), answer in zip(leads.items(), answers, strict=True):
-                error = answer["error"]
-                if error is not None:
-                    repo.record_error(session, self.run_id, self.flow.name, Direction.TO_SALESFORCE.value, "convert",
-                                      key, lead_id, error.error_code, error.message, list(error.fields),
-                                      {"leadId": lead_id, "convertedStatus": conversion.status})
-                    self.result.failed += 1
-                    continue
-                target = answer.get(id_key)
-                if target:
-                    repo.save_link(session, self.flow.name, key, target, sf_object=conversion.to,
-                                   app_hash=values_hash(self._coerce(
-                                       target_lane.mapper.app_view(rows[key], Direction.TO_SALESFORCE))))
-                    if repo.get_watermark(session, self.flow.name, target_lane.watermark) is None:
-                        repo.set_watermark(session, self.flow.name, target_lane.watermark,
-                                           format_datetime(datetime.now(UTC)))
-                repo.record_event(session, self.run_id, self.flow.name, "converted", key, lead_id,
-                                  {"origin": "app", "lead_id": lead_id, "account_id": answer.get("accountId"),
-                                   "contact_id": answer.get("contactId"),
-                                   "opportunity_id": answer.get("opportunityId"), "moved_to": target})
-                repo.resolve_errors(session, self.flow.name, app_key=key, sf_id=lead_id)
-                self.result.written_to_salesforce += 1
-
-    def _send_to_converted(self, to: str, moved: list[tuple[str, str]]) -> None:
-        """Send the app rows' values to the records their leads became (``conversion.initial: app``).
-
-        The converted record's link then carries the hash of what was sent, so its next poll is the echo of this
-        write rather than an edit: a deal Approved in the hub stays Approved although the new Opportunity
-        started at the org's first stage.
-        """
-        lane = next(lane for lane in self.lanes if lane.object_name == to)
-        rows = self.table.read([key for key, _ in moved])
-        writes, failed = [], []
-        for key, target in moved:
-            if key not in rows:
-                continue
-            change = AppChange(key, datetime.now(UTC), row=rows[key])
-            try:
-                writes.append(ToSalesforce(change, target, lane.mapper.to_salesforce(rows[key])))
-            except MappingError as error:
-                failed.append(PlannedError(Direction.TO_SALESFORCE, key, target, error.error_code, error.message,
-                                           error.fields, jsonable(rows[key])))
-        self._record_planned_errors(failed)
-        primary, self.lane = self.lane, lane
-        try:
-            for chunk in self._chunks(writes):
-                payload = [{"Id": w.sf_id, **w.values} for w in chunk]
-                if self.flow.sync_flag:
-                    for values in payload:
-                        values[self.flow.sync_flag] = True
-                self._commit_salesforce_writes(chunk, payload, self.client.update(to, payload), "update")
-        finally:
-            self.lane = primary
 
     # -- gathering -----------------------------------------------------------------------------------
     def _pull_salesforce(self, watermark: str | None, targets: Targets | None) -> list[SalesforceChange]:
@@ -568,37 +431,6 @@ class FlowSync:
             results = self.client.update(self.lane.object_name, payload)
             self._commit_salesforce_writes(chunk, payload, results, "update")
 
-    def _mapped_defaults(self) -> dict[str, DefaultValue]:
-        """Defaults of fields the mapping sends: an update whose row leaves one empty gets the default rather than
-        clearing the field (an owner is required; a row without one keeps the default sales manager)."""
-        sent = {f.salesforce.lower() for f in self.mapper.outgoing}
-        return {name: spec for name, spec in self.flow.defaults.items() if name.lower() in sent}
-
-    def _defaults_back(self, row: dict[str, Any], sent: dict[str, Any]) -> dict[str, Any]:
-        """The app values of mapped fields a create filled by default (the owner), to write into the row: the
-        app then shows what Salesforce has, and the echo of the create is recognised as one."""
-        defaulted = {name.lower() for name in self.flow.defaults}
-        fields = [f for f in self.mapper.incoming
-                  if f.salesforce.lower() in defaulted and row.get(f.app) in (None, "") and sent.get(f.salesforce)]
-        if not fields:
-            return {}
-        try:
-            back = self.mapper.to_app(sent)
-        except MappingError:
-            return {}
-        return {f.app: back[f.app] for f in fields if back.get(f.app) not in (None, "")}
-
-    def _leave_status_to_conversion(self, writes: list[ToSalesforce]) -> None:
-        """Rows about to convert (stage Won) do not send the field of the ``when`` column: the conversion sets
-        the converted status itself, and a Lead should not look converted before it is."""
-        conversion = self.flow.conversion
-        assert conversion is not None
-        fields = [f.salesforce for f in self.mapper.outgoing if f.app in conversion.when]
-        for write in writes:
-            if lifecycle.holds(write.change.row or {}, conversion.when):
-                for sf_field in fields:
-                    write.values.pop(sf_field, None)
-
     def _write_creates(self, creates: list[ToSalesforce], external: str | None) -> None:
         for chunk in self._chunks(creates):
             if external:
@@ -608,91 +440,6 @@ class FlowSync:
                 payload = [dict(w.values) for w in chunk]
                 results = self.client.create(self.lane.object_name, payload)
             self._commit_salesforce_writes(chunk, payload, results, "upsert" if external else "create")
-
-    def _route_creates(self, creates: list[ToSalesforce]) -> list[ToSalesforce]:
-        """Create the rows whose route matches exactly one record on the route's object; answer the rest.
-
-        One query finds the matches of up to 100 rows. A routed record gets the route's mapping, the fields
-        ``set`` from the matched record and the route's defaults, and is linked on the route's lane.
-        """
-        route = self.flow.route
-        assert route is not None
-        rule = MatchConfig(fields=route.when_exactly_one.fields)
-        keys = {w.change.app_key: app_match_key(rule, w.change.row or {}) for w in creates}
-        records: list[dict[str, Any]] = []
-        for soql in candidate_queries(route.when_exactly_one.object, rule, [k for k in keys.values() if k],
-                                      extra_fields=route.set.values()):
-            records.extend(self.client.query_all(soql))
-        grouped = group_candidates(rule, records, taken=set())
-        lane = next(lane for lane in self.lanes if lane.object_name == route.to)
-        self.lookups.prime(lane.mapper.flow.fields, [w.change.row or {} for w in creates], [])
-        stay, routed, failed = [], [], []
-        for write in creates:
-            key = keys[write.change.app_key]
-            matches = grouped.get(key, []) if key else []
-            if len(matches) != 1:
-                stay.append(write)
-                continue
-            try:
-                values = lane.mapper.to_salesforce(write.change.row or {})
-            except MappingError as error:
-                failed.append(PlannedError(Direction.TO_SALESFORCE, write.change.app_key, None, error.error_code,
-                                           error.message, error.fields, jsonable(write.change.row or {}),
-                                           write.change.log_ids))
-                continue
-            values.update({target: matches[0].get(source) for target, source in route.set.items()})
-            if self.flow.sync_flag:  # routed records carry the flag as the flow's own creates do
-                values[self.flow.sync_flag] = True
-            routed.append(ToSalesforce(write.change, None, values))
-        self._record_planned_errors(failed)
-        if routed:
-            with Session(self.engine) as session, session.begin():
-                if repo.get_watermark(session, self.flow.name, lane.watermark) is None:
-                    # The lane starts now (less the overlap), not with every record the object ever had.
-                    repo.set_watermark(session, self.flow.name, lane.watermark, format_datetime(datetime.now(UTC)))
-            primary, self.lane = self.lane, lane
-            try:
-                self._write_creates(self._with_defaults(routed, route.defaults), route.external_id)
-            finally:
-                self.lane = primary
-        return stay
-
-    def _match_creates(self, creates: list[ToSalesforce]) -> tuple[list[ToSalesforce], list[ToSalesforce]]:
-        """Creates whose row matches an existing Salesforce record become updates of it (match rule)."""
-        assert self.twins is not None
-        with Session(self.engine) as session:
-            taken = {link.sf_id for link in repo.iter_links(session, self.flow.name) if link.sf_id}
-        decisions = self.twins.salesforce_twins({w.change.app_key: w.change.row or {} for w in creates}, taken)
-        still_creates, matched, refused = [], [], []
-        for write in creates:
-            decision = decisions[write.change.app_key]
-            if decision.action == "link":
-                write.sf_id = decision.sf_id
-                matched.append(write)
-            elif decision.action == "create":
-                still_creates.append(write)
-            else:
-                refused.append(PlannedError(Direction.TO_SALESFORCE, write.change.app_key, None, "MULTIPLE_MATCHES",
-                                            decision.message, list(self.twins.match.fields),
-                                            jsonable(write.values), write.change.log_ids))
-        self._record_planned_errors(refused)
-        return still_creates, matched
-
-    def _with_defaults(self, creates: list[ToSalesforce], defaults: dict[str, DefaultValue]) -> list[ToSalesforce]:
-        """Creates with default values (owners...) filled; an unknown user fails its record alone."""
-        if not defaults:
-            return creates
-        ready, failed = [], []
-        for write in creates:
-            try:
-                write.values = apply_defaults(defaults, write.change.row or {}, write.values, self._user_id)
-                ready.append(write)
-            except MappingError as error:
-                failed.append(PlannedError(Direction.TO_SALESFORCE, write.change.app_key, None, error.error_code,
-                                           error.message, error.fields, jsonable(write.values),
-                                           write.change.log_ids))
-        self._record_planned_errors(failed)
-        return ready
 
     def _record_planned_errors(self, errors: list[PlannedError]) -> None:
         if errors:
