@@ -1,22 +1,26 @@
 """The business-flow pages in a real browser (Chromium under Playwright), against a sandbox org.
 
 Deals: an operator registers a deal with the form, approves it and sends it with "Sync now"; the page then
-shows the Lead it became, and the Lead is in the org. Every page passes the checks of ``browser_support``
-and is kept as a screenshot.
+shows the Lead it became, and the Lead is in the org. Contracts: a request submitted in Salesforce with its
+file is picked up by "Run now", approved from the queue with a comment, and the decision and the document
+reach Salesforce. Every page passes the checks of ``browser_support`` and is kept as a screenshot.
 """
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 from api_support import PASSWORD, SF_CLIENT_SECRET, SF_PASSWORD, WebSetup, web_setup
-from browser_support import WebServer, assert_focus_visible, shoot
+from browser_support import WebServer, assert_focus_visible, assert_usable, shoot
 from playwright.sync_api import Page, expect
 
 from salesbridge.demo import demo_schema_file
+from salesbridge.flows.contracts.recipe import sandbox_schema_file as contracts_schema_file
+from salesbridge.flows.contracts.recipe import with_contracts
 from salesbridge.flows.deals.recipe import sandbox_schema_file, with_deals
 from salesbridge.sandbox.server import RunningSandbox, start_in_thread
 from salesbridge.store.web_models import Role
@@ -81,3 +85,77 @@ def test_register_approve_and_send_a_deal_in_chromium(deals_site: tuple[WebSetup
 
     (lead,) = [lead for lead in deals_org.org.store.records("Lead", False) if lead["Email"] == "nora@cold.example"]
     assert (lead["Company"], lead["Status"], lead["LeadSource"]) == ("Cold Inc", "Working - Contacted", "Partner")
+
+
+@pytest.fixture
+def contracts_org() -> Iterator[RunningSandbox]:
+    running = start_in_thread(schema_files=(demo_schema_file(), contracts_schema_file()))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def contracts_site(tmp_path: Path, contracts_org: RunningSandbox) -> Iterator[tuple[WebSetup, str]]:
+    with web_setup(tmp_path) as setup, WebServer(setup) as server:
+        config = with_contracts({"connections": {
+            "salesforce": {"login_url": contracts_org.url, "client_id": "salesbridge",
+                           "client_secret": SF_CLIENT_SECRET, "username": "admin@sandbox.example",
+                           "password": SF_PASSWORD, "verify": str(contracts_org.ca_path)},
+            "app": {"url": f"sqlite:///{tmp_path / 'app.db'}"}}})
+        setup.config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        setup.add_user("contract-desk", Role.OPERATOR)
+        yield setup, server.url
+        setup.state.runs.wait(60)
+
+
+def submit_request(org: RunningSandbox) -> tuple[str, str]:
+    """A salesperson's request in Salesforce: an Opportunity at an Account, the request with its file attached,
+    then submitted. Answers (request Id, Opportunity Id)."""
+    from salesbridge.salesforce import LoginSettings, SalesforceClient
+
+    with SalesforceClient(LoginSettings(login_url=org.url, flow="password", client_id="salesbridge",
+                                        client_secret=SF_CLIENT_SECRET, username="admin@sandbox.example",
+                                        password=SF_PASSWORD, verify=str(org.ca_path))) as client:
+        (account,) = client.create("Account", [{"Name": "Initech"}])
+        (opportunity,) = client.create("Opportunity", [{"Name": "Initech MSA", "StageName": "Negotiation/Review",
+                                                        "CloseDate": "2026-12-31", "AccountId": account.id}])
+        (request,) = client.create("Contract_Request__c", [{"Opportunity__c": opportunity.id,
+                                                            "Account__c": account.id, "Status__c": "Draft",
+                                                            "Contract_Type__c": "New Business"}])
+        client.create("ContentVersion", [{"Title": "msa", "PathOnClient": "msa.pdf",
+                                          "VersionData": base64.b64encode(b"%PDF-1.4 msa").decode(),
+                                          "FirstPublishLocationId": request.id}])
+        client.update("Contract_Request__c", [{"Id": request.id, "Status__c": "Submitted"}])
+    return str(request.id), str(opportunity.id)
+
+
+def test_pick_up_and_approve_a_contract_request_in_chromium(contracts_site: tuple[WebSetup, str],
+                                                            contracts_org: RunningSandbox, page: Page) -> None:
+    _setup, url = contracts_site
+    request_id, opportunity_id = submit_request(contracts_org)
+    log_in(page, url, "/contracts", "contract-desk")
+    expect(page.get_by_text("Nothing waits for a decision.")).to_be_visible()
+
+    page.get_by_role("button", name="Run now").click()
+    expect(page.get_by_role("status")).to_contain_text("1 picked up", timeout=60_000)
+    queue = page.locator("#approval-queue")
+    expect(queue).to_contain_text("Initech")
+    expect(queue.get_by_role("link", name="msa.pdf")).to_be_visible()
+    shoot(page, "flows-03-contracts-queue")
+
+    page.get_by_label("Comment on request 1").fill("Standard terms, approved.")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("status")).to_contain_text("Request 1 approved", timeout=60_000)
+    expect(page.locator("#request-1")).to_contain_text("Approved")
+    expect(page.locator("#request-1")).to_contain_text("in Salesforce")
+    expect(page.get_by_text("Nothing waits for a decision.")).to_be_visible()
+    assert_usable(page, "contracts after approval")
+    shoot(page, "flows-04-contracts-approved")
+
+    store = contracts_org.org.store
+    (request,) = [r for r in store.records("Contract_Request__c", False) if r["Id"] == request_id]
+    assert (request["Status__c"], request["Reviewer_Comment__c"]) == ("Approved", "Standard terms, approved.")
+    linked = {link["LinkedEntityId"] for link in store.records("ContentDocumentLink", False)}
+    assert {request_id, opportunity_id} <= linked  # the document is on the Opportunity too
