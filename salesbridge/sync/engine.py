@@ -34,7 +34,7 @@ from salesbridge.sync.config import Direction, FlowConfig, HubConfig
 from salesbridge.sync.conflicts import Side
 from salesbridge.sync.conversions import ConversionSteps
 from salesbridge.sync.creates import CreateRules
-from salesbridge.sync.lookups import UNLINKED_REFERENCE, Lookups
+from salesbridge.sync.lookups import UNLINKED_REFERENCE, Lookups, UserDirectory
 from salesbridge.sync.mapping import Mapper, MappingError, canonical, jsonable, values_hash
 from salesbridge.sync.plan import Deletion, FlowPlan, LinkState, PlannedError, ToApp, ToSalesforce, plan_flow
 from salesbridge.sync.rules import (
@@ -101,14 +101,14 @@ class FlowSync(ConversionSteps, CreateRules):
     """Runs one flow once against one org and one app database."""
 
     def __init__(self, hub: HubConfig, flow: FlowConfig, client: SalesforceClient, engine: Engine, run_id: int,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, users: UserDirectory | None = None) -> None:
         self.hub = hub
         self.flow = flow
         self.client = client
         self.engine = engine
         self.run_id = run_id
         self.progress = progress or (lambda _stage, _count: None)
-        self.lookups = Lookups(engine, client)
+        self.lookups = Lookups(engine, client, users)
         self.lanes = [Lane(flow.salesforce, Mapper(flow, hub.value_maps, self.lookups), SF_WATERMARK, True)]
         for object_name in dict.fromkeys(o.to for o in (flow.conversion, flow.route) if o is not None):
             target = flow.model_copy(update={"salesforce": object_name, "fields": flow.lane_fields(object_name)})

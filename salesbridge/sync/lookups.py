@@ -7,6 +7,7 @@ more Salesforce calls than mapping one. A value missed by priming is looked up a
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -25,16 +26,39 @@ UNKNOWN_USER = "UNKNOWN_USER"
 USER_BATCH = 100
 
 
-class Lookups:
-    """Answers lookups for the mappers of one run, caching every answer (both ways) for the run."""
+class UserDirectory:
+    """Users found in earlier runs of one hub (name -> Id, Id -> Email), kept for ``ttl_seconds``.
 
-    def __init__(self, engine: Engine, client: SalesforceClient) -> None:
+    A quiet poll re-reads the records of its overlap window; without this, each such poll would ask Salesforce
+    again for the owners it asked about a minute ago. Only users found are kept: a user not found is asked for
+    again by the next run (it may have been created since).
+    """
+
+    def __init__(self, ttl_seconds: float = 3600.0) -> None:
+        self.ttl_seconds = ttl_seconds
+        self.ids: dict[str, str] = {}
+        self.emails: dict[str, str | None] = {}
+        self._since = time.monotonic()
+
+    def fresh(self) -> UserDirectory:
+        """Itself, emptied first when its entries are older than the TTL (emails and usernames can change)."""
+        if time.monotonic() - self._since > self.ttl_seconds:
+            self.ids, self.emails, self._since = {}, {}, time.monotonic()
+        return self
+
+
+class Lookups:
+    """Answers lookups for the mappers of one run, caching every answer (both ways) for the run; users found
+    also go to the hub's ``UserDirectory`` for later runs."""
+
+    def __init__(self, engine: Engine, client: SalesforceClient, users: UserDirectory | None = None) -> None:
         self.engine = engine
         self.client = client
         self._sf_ids: dict[tuple[str, str], str | None] = {}
         self._app_keys: dict[tuple[str, str], str | None] = {}
-        self._user_ids: dict[str, str | None] = {}
-        self._user_emails: dict[str, str | None] = {}
+        self._users = users.fresh() if users is not None else UserDirectory()
+        self._user_ids: dict[str, str | None] = dict(self._users.ids)
+        self._user_emails: dict[str, str | None] = dict(self._users.emails)
 
     # -- answers -------------------------------------------------------------------------------------------
     def sf_id(self, flow: str, app_key: str) -> str | None:
@@ -115,6 +139,8 @@ class Lookups:
                 self._user_ids[name] = user["Id"] if user else None
                 if user:
                     self._user_emails[user["Id"]] = user.get("Email")
+                    self._users.ids[name] = user["Id"]
+                    self._users.emails[user["Id"]] = user.get("Email")
 
     def _load_users_by_id(self, user_ids: list[str]) -> None:
         for start in range(0, len(user_ids), USER_BATCH):
@@ -123,4 +149,7 @@ class Lookups:
             found = {u["Id"]: u.get("Email") for u in self.client.query_all(
                 f"SELECT Id, Email FROM User WHERE Id IN ({listed})")}
             for user_id in chunk:
-                self._user_emails[user_id] = found.get(user_id) or found.get(user_id[:15])
+                email = found.get(user_id) or found.get(user_id[:15])
+                self._user_emails[user_id] = email
+                if user_id in found or user_id[:15] in found:
+                    self._users.emails[user_id] = email

@@ -22,6 +22,7 @@ from salesbridge.store.db import migrate, open_store
 from salesbridge.sync.config import HubConfig
 from salesbridge.sync.connect import salesforce_client
 from salesbridge.sync.engine import FlowResult, FlowSync, Progress, Targets
+from salesbridge.sync.lookups import UserDirectory
 from salesbridge.triggers.chains import follow_chains
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ class Hub:
             for run_id in repo.sweep_interrupted_runs(session):
                 log.warning("run %s was interrupted: its process stopped before it finished", run_id)
         self.client = client or salesforce_client(config)
+        #: Users found by earlier runs (owner lookups), so that quiet polls do not ask for them again.
+        self.users = UserDirectory()
 
     def prune_events(self, keep_days: int | None = None) -> int:
         """Delete lifecycle events older than ``keep_days`` (default: settings.keep_events_days; 0 keeps all)."""
@@ -129,7 +132,7 @@ class Hub:
         for name, targets in work:
             flow = self.config.flow(name)
             runner = FlowSync(self.config, flow, self.client, self.engine, run_id,
-                              progress(name) if progress else None)
+                              progress(name) if progress else None, self.users)
             try:
                 result = runner.run(targets)
             except BudgetExhausted as error:
