@@ -3,7 +3,9 @@
 Deals: an operator registers a deal with the form, approves it and sends it with "Sync now"; the page then
 shows the Lead it became, and the Lead is in the org. Contracts: a request submitted in Salesforce with its
 file is picked up by "Run now", approved from the queue with a comment, and the decision and the document
-reach Salesforce. Every page passes the checks of ``browser_support`` and is kept as a screenshot.
+reach Salesforce. Renewals: a subscription and its renewal change order made with the forms, synced, and the
+sales order's edit reaching its Opportunity. Every page passes the checks of ``browser_support`` and is kept
+as a screenshot.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from salesbridge.demo import demo_schema_file
 from salesbridge.flows.contracts.recipe import sandbox_schema_file as contracts_schema_file
 from salesbridge.flows.contracts.recipe import with_contracts
 from salesbridge.flows.deals.recipe import sandbox_schema_file, with_deals
+from salesbridge.flows.renewals.recipe import sandbox_schema_file as renewals_schema_file
+from salesbridge.flows.renewals.recipe import with_renewals
+from salesbridge.salesforce import LoginSettings, SalesforceClient
 from salesbridge.sandbox.server import RunningSandbox, start_in_thread
 from salesbridge.store.web_models import Role
 
@@ -110,14 +115,17 @@ def contracts_site(tmp_path: Path, contracts_org: RunningSandbox) -> Iterator[tu
         setup.state.runs.wait(60)
 
 
+def org_client(org: RunningSandbox) -> SalesforceClient:
+    """A client of the org, as a Salesforce user working beside the hub."""
+    return SalesforceClient(LoginSettings(login_url=org.url, flow="password", client_id="salesbridge",
+                                          client_secret=SF_CLIENT_SECRET, username="admin@sandbox.example",
+                                          password=SF_PASSWORD, verify=str(org.ca_path)))
+
+
 def submit_request(org: RunningSandbox) -> tuple[str, str]:
     """A salesperson's request in Salesforce: an Opportunity at an Account, the request with its file attached,
     then submitted. Answers (request Id, Opportunity Id)."""
-    from salesbridge.salesforce import LoginSettings, SalesforceClient
-
-    with SalesforceClient(LoginSettings(login_url=org.url, flow="password", client_id="salesbridge",
-                                        client_secret=SF_CLIENT_SECRET, username="admin@sandbox.example",
-                                        password=SF_PASSWORD, verify=str(org.ca_path))) as client:
+    with org_client(org) as client:
         (account,) = client.create("Account", [{"Name": "Initech"}])
         (opportunity,) = client.create("Opportunity", [{"Name": "Initech MSA", "StageName": "Negotiation/Review",
                                                         "CloseDate": "2026-12-31", "AccountId": account.id}])
@@ -159,3 +167,61 @@ def test_pick_up_and_approve_a_contract_request_in_chromium(contracts_site: tupl
     assert (request["Status__c"], request["Reviewer_Comment__c"]) == ("Approved", "Standard terms, approved.")
     linked = {link["LinkedEntityId"] for link in store.records("ContentDocumentLink", False)}
     assert {request_id, opportunity_id} <= linked  # the document is on the Opportunity too
+
+
+@pytest.fixture
+def renewals_org() -> Iterator[RunningSandbox]:
+    running = start_in_thread(schema_files=(demo_schema_file(), renewals_schema_file()))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def renewals_site(tmp_path: Path, renewals_org: RunningSandbox) -> Iterator[tuple[WebSetup, str]]:
+    with web_setup(tmp_path) as setup, WebServer(setup) as server:
+        config = with_renewals({"connections": {
+            "salesforce": {"login_url": renewals_org.url, "client_id": "salesbridge",
+                           "client_secret": SF_CLIENT_SECRET, "username": "admin@sandbox.example",
+                           "password": SF_PASSWORD, "verify": str(renewals_org.ca_path)},
+            "app": {"url": f"sqlite:///{tmp_path / 'app.db'}"}}})
+        setup.config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        setup.add_user("billing-desk", Role.OPERATOR)
+        yield setup, server.url
+        setup.state.runs.wait(60)
+
+
+def test_renew_a_subscription_and_book_its_sales_order_in_chromium(renewals_site: tuple[WebSetup, str],
+                                                                   renewals_org: RunningSandbox, page: Page) -> None:
+    _setup, url = renewals_site
+    with org_client(renewals_org) as client:
+        account_id = str(client.create("Account", [{"Name": "Globex"}])[0].id)
+    log_in(page, url, "/renewals", "billing-desk")
+
+    for label, value in (("Name", "Globex Pro"), ("Salesforce Account Id", account_id), ("Plan", "Pro"),
+                         ("Quantity", "10"), ("Unit price (per term)", "300"), ("Start date", "2026-01-01")):
+        page.locator("#add-subscription").get_by_label(label, exact=True).fill(value)
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.locator("#subscriptions")).to_contain_text("Globex Pro")
+
+    page.get_by_label("Subscription id").fill("1")
+    page.get_by_role("button", name="Create change order").click()
+    expect(page.locator("#change-orders")).to_contain_text("Renewal")
+    expect(page.locator("#sales-orders tbody tr")).to_have_count(1)
+    shoot(page, "flows-05-renewals-before-sync")
+
+    page.get_by_role("button", name="Sync renewals now").click()
+    expect(page.locator("#sales-orders")).to_contain_text("006", timeout=60_000)
+    page.get_by_label("Status of sales order 1").select_option("Booked")
+    page.locator("#sales-orders").get_by_role("button", name="Save").click()
+    expect(page.locator("#sales-orders")).to_contain_text("Booked")
+    page.get_by_role("button", name="Sync renewals now").click()
+    expect(page.get_by_role("status")).to_be_visible(timeout=60_000)
+    shoot(page, "flows-06-renewals-booked")
+
+    store = renewals_org.org.store
+    (opportunity,) = store.records("Opportunity", False)
+    assert (opportunity["AccountId"], opportunity["StageName"]) == (account_id, "Closed Won")
+    assert {s["Name"] for s in store.records("Subscription__c", False)} >= {"Globex Pro"}
+    assert len(store.records("Subscription_Change_Order__c", False)) == 1
