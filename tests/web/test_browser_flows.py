@@ -4,8 +4,9 @@ Deals: an operator registers a deal with the form, approves it and sends it with
 shows the Lead it became, and the Lead is in the org. Contracts: a request submitted in Salesforce with its
 file is picked up by "Run now", approved from the queue with a comment, and the decision and the document
 reach Salesforce. Renewals: a subscription and its renewal change order made with the forms, synced, and the
-sales order's edit reaching its Opportunity. Every page passes the checks of ``browser_support`` and is kept
-as a screenshot.
+sales order's edit reaching its Opportunity. Pipeline: a lead added, synced, transferred and won on the page;
+the Lead in Salesforce follows, converted. Every page passes the checks of ``browser_support`` and is kept as
+a screenshot.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from salesbridge.demo import demo_schema_file
 from salesbridge.flows.contracts.recipe import sandbox_schema_file as contracts_schema_file
 from salesbridge.flows.contracts.recipe import with_contracts
 from salesbridge.flows.deals.recipe import sandbox_schema_file, with_deals
+from salesbridge.flows.pipeline.recipe import sandbox_schema_file as pipeline_schema_file
+from salesbridge.flows.pipeline.recipe import with_pipeline
 from salesbridge.flows.renewals.recipe import sandbox_schema_file as renewals_schema_file
 from salesbridge.flows.renewals.recipe import with_renewals
 from salesbridge.salesforce import LoginSettings, SalesforceClient
@@ -225,3 +228,61 @@ def test_renew_a_subscription_and_book_its_sales_order_in_chromium(renewals_site
     assert (opportunity["AccountId"], opportunity["StageName"]) == (account_id, "Closed Won")
     assert {s["Name"] for s in store.records("Subscription__c", False)} >= {"Globex Pro"}
     assert len(store.records("Subscription_Change_Order__c", False)) == 1
+
+
+@pytest.fixture
+def pipeline_org() -> Iterator[RunningSandbox]:
+    running = start_in_thread(schema_files=(demo_schema_file(), pipeline_schema_file()))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def pipeline_site(tmp_path: Path, pipeline_org: RunningSandbox) -> Iterator[tuple[WebSetup, str]]:
+    with web_setup(tmp_path) as setup, WebServer(setup) as server:
+        config = with_pipeline({"connections": {
+            "salesforce": {"login_url": pipeline_org.url, "client_id": "salesbridge",
+                           "client_secret": SF_CLIENT_SECRET, "username": "admin@sandbox.example",
+                           "password": SF_PASSWORD, "verify": str(pipeline_org.ca_path)},
+            "app": {"url": f"sqlite:///{tmp_path / 'app.db'}"}}})
+        setup.config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        setup.add_user("sales-ops", Role.OPERATOR)
+        yield setup, server.url
+        setup.state.runs.wait(60)
+
+
+def test_add_transfer_and_win_a_lead_in_chromium(pipeline_site: tuple[WebSetup, str], pipeline_org: RunningSandbox,
+                                                 page: Page) -> None:
+    _setup, url = pipeline_site
+    log_in(page, url, "/pipeline", "sales-ops")
+    for label, value in (("First name", "Grace"), ("Last name", "Hopper"), ("Company", "Navy Labs"),
+                         ("Email", "grace@navylabs.example")):
+        page.locator("#add-lead").get_by_label(label, exact=True).fill(value)
+    page.get_by_role("button", name="Add lead").click()
+    lead = page.locator("#lead-1")
+    expect(lead).to_contain_text("New")
+
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.locator("#lead-1")).to_contain_text("Lead 00Q", timeout=60_000)
+    expect(page.locator("#lead-1")).to_contain_text("sales.manager@sandbox.example")  # the default owner
+
+    page.get_by_label("New owner of lead 1").fill("admin@sandbox.example")
+    page.locator("#lead-1").get_by_role("button", name="Transfer").click()
+    page.get_by_label("Stage of lead 1").select_option("Won")
+    page.locator("#lead-1").get_by_role("button", name="Move").click()
+    expect(page.locator("#lead-1")).to_contain_text("Won")
+    page.get_by_role("button", name="Sync now").click()
+    expect(page.locator("#lead-1")).to_contain_text("Contact 003", timeout=60_000)
+    events = page.locator("#pipeline-events")
+    expect(events).to_contain_text("transferred")
+    expect(events).to_contain_text("converted")
+    assert_usable(page, "pipeline after the win")
+    shoot(page, "flows-07-pipeline-won")
+
+    store = pipeline_org.org.store
+    (lead_record,) = store.records("Lead", False)
+    (admin,) = [u for u in store.records("User", False) if u["Username"] == "admin@sandbox.example"]
+    assert (lead_record["IsConverted"], lead_record["Status"]) == (True, "Closed - Converted")
+    assert lead_record["OwnerId"] == admin["Id"]
