@@ -376,6 +376,18 @@ def resolve_errors(session: Session, flow: str, app_key: Any = None, sf_id: str 
     return mark_errors_resolved(session, session.scalars(query).all())
 
 
+def resolve_sending_errors(session: Session, flow: str, app_keys: Iterable[Any]) -> int:
+    """Resolve the unresolved errors of sending these app rows to Salesforce (their rows went back to what
+    Salesforce has, so there is nothing left to send); errors of the other direction stay. Returns how many."""
+    resolved = 0
+    for chunk in _chunks(sorted({str(key) for key in app_keys})):
+        query = select(RecordError.id).where(RecordError.flow == flow, RecordError.status.in_(_UNRESOLVED),
+                                             RecordError.direction == SyncDirection.TO_SALESFORCE.value,
+                                             RecordError.app_key.in_(chunk))
+        resolved += mark_errors_resolved(session, session.scalars(query).all())
+    return resolved
+
+
 # -- conflicts and events ---------------------------------------------------------------------------------
 
 

@@ -338,6 +338,8 @@ class FlowSync(ConversionSteps, CreateRules):
             for planned in plan.errors:
                 self._record_planned_error(session, planned)
             ack_changes(session, plan.settled_log_ids)
+            if plan.back_in_step and self._errors_pending(session):
+                repo.resolve_sending_errors(session, self.flow.name, plan.back_in_step)
         self._apply_to_app(plan, sf_changes, watermark, targets)
         self._apply_to_salesforce(plan.to_salesforce)
         self._apply_app_deletions([d for d in plan.deletions if d.origin is Side.APP])

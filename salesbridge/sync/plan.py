@@ -98,6 +98,9 @@ class FlowPlan:
     settled_log_ids: list[int] = field(default_factory=list)
     #: Salesforce changes that need no write, by sf_id (their link hashes stay as they are).
     unchanged_sf: int = 0
+    #: App rows changed back to the values last synced: nothing to send, and their open errors of sending the
+    #: values in between are moot.
+    back_in_step: list[str] = field(default_factory=list)
 
 
 Coerce = Callable[[dict[str, Any]], dict[str, Any]]
@@ -172,6 +175,7 @@ def plan_flow(flow: FlowConfig, mapper: Mapper, sf_changes: list[SalesforceChang
         outgoing_view = coerce(mapper.app_view(app_change.row, Direction.TO_SALESFORCE))
         if link is not None and link.sf_id and values_hash(outgoing_view) == link.app_hash:
             plan.settled_log_ids.extend(app_change.log_ids)
+            plan.back_in_step.append(app_key)
             continue
         try:
             values = mapper.to_salesforce(app_change.row)

@@ -176,6 +176,22 @@ def test_a_rejected_record_fails_alone_and_is_retried_after_the_fix(make_setup):
     assert setup.hub.sync().written == 0
 
 
+def test_an_error_is_resolved_when_its_row_goes_back_to_the_synced_values(make_setup):
+    setup = make_setup()
+    seed_app(setup, ("Alan", "Turing", "Bletchley Park", "New"))
+    setup.app_exec("UPDATE leads SET email = 'alan@bletchley.example'")
+    assert setup.hub.sync().failed == 0
+    setup.app_exec("UPDATE leads SET email = 'not-an-email'")
+    assert setup.hub.sync().failed == 1
+
+    setup.app_exec("UPDATE leads SET email = 'alan@bletchley.example'")  # undone: what Salesforce has
+    report = setup.hub.sync()
+
+    assert report.written == 0 and report.failed == 0
+    with Session(setup.hub.engine) as session:
+        assert repo.open_errors(session) == []
+
+
 def test_unmapped_value_is_a_record_error_naming_value_and_map(make_setup):
     setup = make_setup()
     seed_app(setup, ("Grace", "Hopper", "Navy Labs", "Dormant"), ("Alan", "Turing", "Bletchley Park", "New"))
