@@ -4,26 +4,21 @@ the signature hook and the inbound ``/signed`` with a file; viewers read but can
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote_plus
 
 import pytest
 import yaml
+from api_support import SF_CLIENT_SECRET, SF_PASSWORD, WebSetup, web_setup
+from contracts_support import hub_config, opportunity, submit
 from fastapi.testclient import TestClient
 
-sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parents[1] / "web"))
-
-from api_support import SF_CLIENT_SECRET, SF_PASSWORD, WebSetup, web_setup  # noqa: E402
-from contracts_support import hub_config, opportunity, submit  # noqa: E402
-
-from salesbridge.demo import demo_schema_file  # noqa: E402
-from salesbridge.flows.contracts.recipe import sandbox_schema_file  # noqa: E402
-from salesbridge.salesforce import LoginSettings, SalesforceClient  # noqa: E402
-from salesbridge.sandbox.server import RunningSandbox, start_in_thread  # noqa: E402
-from salesbridge.store.web_models import Role  # noqa: E402
+from salesbridge.demo import demo_schema_file
+from salesbridge.flows.contracts.recipe import sandbox_schema_file
+from salesbridge.salesforce import LoginSettings, SalesforceClient
+from salesbridge.sandbox.server import RunningSandbox, start_in_thread
+from salesbridge.store.web_models import Role
 
 
 @pytest.fixture

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
+from contracts_support import hub_config, make_hub, opportunity, submit
 from typer.testing import CliRunner
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from contracts_support import hub_config, make_hub, opportunity, submit  # noqa: E402
-
-from salesbridge.cli import app  # noqa: E402
-from salesbridge.demo import demo_schema_file  # noqa: E402
-from salesbridge.flows.contracts.recipe import sandbox_schema_file, shipped_recipe  # noqa: E402
-from salesbridge.sandbox.server import RunningSandbox, start_in_thread  # noqa: E402
+from salesbridge.cli import app
+from salesbridge.demo import demo_schema_file
+from salesbridge.flows.contracts.recipe import sandbox_schema_file, shipped_recipe
+from salesbridge.sandbox.server import RunningSandbox, start_in_thread
 
 
 @pytest.fixture

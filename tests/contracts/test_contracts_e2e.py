@@ -5,27 +5,22 @@ signature is a webhook hook; each failure case is a record error of its request 
 from __future__ import annotations
 
 import hashlib
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from contracts_support import make_hub, opportunity, submit
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from contracts_support import make_hub, opportunity, submit  # noqa: E402
-from sqlalchemy import select  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
-
-from salesbridge.demo import demo_schema_file  # noqa: E402
-from salesbridge.flows.contracts import registry  # noqa: E402
-from salesbridge.flows.contracts.decisions import approve  # noqa: E402
-from salesbridge.flows.contracts.recipe import contracts_recipe, sandbox_schema_file, shipped_recipe  # noqa: E402
-from salesbridge.flows.contracts.runner import run_contracts  # noqa: E402
-from salesbridge.flows.contracts.signature import mark_signed, send_for_signature  # noqa: E402
-from salesbridge.sandbox.server import RunningSandbox, start_in_thread  # noqa: E402
-from salesbridge.store.models import RecordError  # noqa: E402
-from salesbridge.sync.runs import Hub  # noqa: E402
+from salesbridge.demo import demo_schema_file
+from salesbridge.flows.contracts import registry
+from salesbridge.flows.contracts.decisions import approve
+from salesbridge.flows.contracts.recipe import contracts_recipe, sandbox_schema_file, shipped_recipe
+from salesbridge.flows.contracts.runner import run_contracts
+from salesbridge.flows.contracts.signature import mark_signed, send_for_signature
+from salesbridge.sandbox.server import RunningSandbox, start_in_thread
+from salesbridge.store.models import RecordError
+from salesbridge.sync.runs import Hub
 
 PDF = b"%PDF-1.4 master services agreement " + bytes(range(256)) * 8
 

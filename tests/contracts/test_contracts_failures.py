@@ -7,30 +7,26 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+from contracts_support import attach, make_hub, opportunity, submit
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from contracts_support import attach, make_hub, opportunity, submit  # noqa: E402
-from sqlalchemy import select  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
-
-from salesbridge.demo import demo_schema_file  # noqa: E402
-from salesbridge.flows.contracts import registry  # noqa: E402
-from salesbridge.flows.contracts.decisions import approve, reject  # noqa: E402
-from salesbridge.flows.contracts.recipe import sandbox_schema_file  # noqa: E402
-from salesbridge.flows.contracts.registry import ContractError  # noqa: E402
-from salesbridge.flows.contracts.runner import run_contracts  # noqa: E402
-from salesbridge.flows.contracts.signature import mark_signed, send_for_signature  # noqa: E402
-from salesbridge.sandbox.server import RunningSandbox, start_in_thread  # noqa: E402
-from salesbridge.store.models import RecordError  # noqa: E402
-from salesbridge.sync.runs import Hub  # noqa: E402
+from salesbridge.demo import demo_schema_file
+from salesbridge.flows.contracts import registry
+from salesbridge.flows.contracts.decisions import approve, reject
+from salesbridge.flows.contracts.recipe import sandbox_schema_file
+from salesbridge.flows.contracts.registry import ContractError
+from salesbridge.flows.contracts.runner import run_contracts
+from salesbridge.flows.contracts.signature import mark_signed, send_for_signature
+from salesbridge.sandbox.server import RunningSandbox, start_in_thread
+from salesbridge.store.models import RecordError
+from salesbridge.sync.runs import Hub
 
 LIMIT = 50_000
 

@@ -3,16 +3,11 @@ the app database of ``app_url`` (SQLite, or an isolated PostgreSQL schema)."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from renewals_support import renewals_config
-
-# The web tests' helpers (web_setup, RecordingClient) serve the renewals API tests too.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "web"))
 
 from salesbridge.demo import demo_schema_file
 from salesbridge.flows.renewals.recipe import sandbox_schema_file
