@@ -37,9 +37,7 @@ from salesbridge.sync.creates import CreateRules
 from salesbridge.sync.lookups import UNLINKED_REFERENCE, Lookups, UserDirectory
 from salesbridge.sync.mapping import Mapper, MappingError, canonical, jsonable, values_hash
 from salesbridge.sync.plan import Deletion, FlowPlan, LinkState, PlannedError, ToApp, ToSalesforce, plan_flow
-from salesbridge.sync.rules import (
-    flag_condition,
-)
+from salesbridge.sync.rules import flag_condition
 from salesbridge.sync.twins import TwinFinder
 
 SF_WATERMARK = "sf_modstamp"
