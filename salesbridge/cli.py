@@ -259,13 +259,23 @@ def run(
     poll_seconds: Annotated[float, typer.Option(help="how often the event loop looks for new events")] = 10.0,
 ) -> None:
     """Run the scheduler and the event loop in the foreground until Ctrl+C."""
+    from salesbridge.triggers.lease import LeaseHeld
     from salesbridge.triggers.service import TriggerService
 
     service = TriggerService(_hub(config), poll_seconds=poll_seconds, on_run=lambda _trigger, r: print_report(r))
-    if once:
-        scheduled, triggered = service.run_once()
-        console.print(f"{len(scheduled)} scheduled run(s), {len(triggered)} run(s) started by event rules")
-        return
+    try:
+        if once:
+            scheduled, triggered = service.run_once()
+            console.print(f"{len(scheduled)} scheduled run(s), {len(triggered)} run(s) started by event rules")
+            return
+        _run_forever(service, poll_seconds)
+    except LeaseHeld as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+
+
+def _run_forever(service, poll_seconds: float) -> None:  # noqa: ANN001 - a TriggerService, imported lazily
+    """``salesbridge run`` without ``--once``: announce the schedules, then serve until Ctrl+C."""
 
     def announce(states) -> None:  # noqa: ANN001 - list[ScheduledFlow]
         for state in states:

@@ -314,6 +314,21 @@ class Event(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class Lease(Base):
+    """A named lease one process holds on the hub database (``scheduler``: the one ``salesbridge run``).
+
+    ``owner`` is ``host:pid:token``; ``renewed_at`` moves while the holder lives. A lease whose holder stopped
+    renewing for its time-to-live, or whose process on this host is gone, may be taken over.
+    """
+
+    __tablename__ = "sb_leases"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(160))
+    acquired_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    renewed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class Schedule(Base):
     """A flow's schedule as last seen by the scheduler, so that next and last run times survive restarts.
 

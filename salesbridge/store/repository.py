@@ -8,8 +8,6 @@ are stored as JSON text forms (``Decimal`` and dates as strings), and the return
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
@@ -35,6 +33,7 @@ from salesbridge.store.models import (
     jsonable,
     utcnow,
 )
+from salesbridge.store.processes import owner_is_gone, process_owner
 
 _Row = TypeVar("_Row")
 
@@ -170,21 +169,6 @@ def start_run(session: Session, trigger: RunTrigger | str, flows: Sequence[str],
     return run.id
 
 
-def process_owner() -> str:
-    """``host:pid`` of this process, kept on the runs it starts."""
-    return f"{socket.gethostname()}:{os.getpid()}"[:120]
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
-
-
 def sweep_interrupted_runs(session: Session) -> list[int]:
     """Mark ``interrupted`` the runs still ``running`` whose process on this host is gone; answers their ids.
 
@@ -192,11 +176,9 @@ def sweep_interrupted_runs(session: Session) -> list[int]:
     its own when the hub starts there). Nothing is lost by an interrupted run: its unacknowledged changes and
     its watermarks were not committed, so the next run does the work again.
     """
-    host = socket.gethostname()
     swept = []
     for run in session.scalars(select(Run).where(Run.status == RunStatus.RUNNING.value, Run.owner.is_not(None))):
-        owner_host, _, pid = (run.owner or "").rpartition(":")
-        if owner_host != host or not pid.isdigit() or _process_alive(int(pid)):
+        if not owner_is_gone(run.owner):
             continue
         run.status = RunStatus.INTERRUPTED.value
         run.finished_at = utcnow()

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from salesbridge.flows.scheduled import run_source, run_table_flow
 from salesbridge.triggers.events import EventLoop
+from salesbridge.triggers.lease import DatabaseLease
 from salesbridge.triggers.schedule_state import (
     SOURCE_SECTIONS,
     ScheduledFlow,
@@ -48,6 +49,8 @@ Clock = Callable[[], datetime]
 #: Told of every run the service starts: ("schedule" or "event", its report).
 OnRun = Callable[[str, "RunReport"], None]
 DEFAULT_POLL_SECONDS = 10.0
+#: How often the scheduler renews its database lease (a quarter of the lease's time-to-live).
+LEASE_RENEW_SECONDS = 30.0
 
 
 def utc_now() -> datetime:
@@ -93,6 +96,9 @@ class TriggerService:
         self.schedules = {name: compile_schedule(config) for name, config in scheduled_flows(hub.config).items()}
         self._work_lock = threading.Lock()
         self._scheduler: BackgroundScheduler | None = None
+        #: One ``salesbridge run`` per database: held while the scheduler runs, and around ``run_once``.
+        self.lease = DatabaseLease(hub.engine)
+        self.lease_lost = False
 
     # -- one piece of work at a time ------------------------------------------------------------------------
     def prepare(self) -> list[ScheduledFlow]:
@@ -133,17 +139,25 @@ class TriggerService:
         return reports
 
     def run_once(self) -> tuple[list[RunReport], list[RunReport]]:
-        """What is due now: scheduled flows whose time has come (missed ones once), then pending events."""
-        states = self.prepare()
-        now = self.clock()
-        scheduled = [self.run_scheduled(state.flow) for state in states if state.due(now)]
-        return scheduled, self.poll_events()
+        """What is due now: scheduled flows whose time has come (missed ones once), then pending events.
+
+        Raises LeaseHeld when a ``salesbridge run`` (or another ``--once``) works on this database."""
+        self.lease.acquire()
+        try:
+            states = self.prepare()
+            now = self.clock()
+            scheduled = [self.run_scheduled(state.flow) for state in states if state.due(now)]
+            return scheduled, self.poll_events()
+        finally:
+            self.lease.release()
 
     # -- in the background -----------------------------------------------------------------------------------
     def start(self) -> list[ScheduledFlow]:
         """Start the scheduler thread: due schedules run at once, the event loop every ``poll_seconds``."""
         if self._scheduler is not None:
             raise RuntimeError("the trigger service is already running")
+        self.lease.acquire()
+        self.lease_lost = False
         states = self.prepare()
         scheduler = BackgroundScheduler(
             timezone=UTC,
@@ -157,6 +171,8 @@ class TriggerService:
                           id="events", name="event loop", next_run_time=datetime.now(UTC))
         scheduler.add_job(self._prune_job, IntervalTrigger(days=1, timezone=UTC), id="prune",
                           name="prune old events", next_run_time=datetime.now(UTC))
+        scheduler.add_job(self._lease_job, IntervalTrigger(seconds=LEASE_RENEW_SECONDS, timezone=UTC),
+                          id="lease", name="keep the database lease")
         scheduler.start()
         self._scheduler = scheduler
         return states
@@ -172,6 +188,7 @@ class TriggerService:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=wait)
             self._scheduler = None
+            self.lease.release()
 
     def run_forever(self, announce: Callable[[list[ScheduledFlow]], None] | None = None) -> None:
         """Run until Ctrl+C or SIGTERM, then let the current run finish; ``announce`` gets the schedules."""
@@ -182,7 +199,7 @@ class TriggerService:
         if announce is not None:
             announce(states)
         try:
-            while not stop.wait(1.0):
+            while not stop.wait(1.0) and not self.lease_lost:
                 pass
         except KeyboardInterrupt:
             pass
@@ -190,11 +207,21 @@ class TriggerService:
             self.stop()
 
     def _scheduled_job(self, flow: str) -> None:
+        if self.lease_lost:
+            return
         try:
             self.run_scheduled(flow)
         except Exception:  # the scheduler keeps going; the next run is tried at its time
             log.exception("scheduled run of %s failed", flow)
             raise
+
+    def _lease_job(self) -> None:
+        """Renew the lease; when another process took it (this one stalled past its time-to-live), stop working:
+        two schedulers must not run the same flows."""
+        if self.lease.renew():
+            return
+        log.error("the database lease was taken over by another salesbridge run; this one stops")
+        self.lease_lost = True
 
     def _prune_job(self) -> None:
         """Once a day (and at start): events older than settings.keep_events_days go."""
@@ -207,6 +234,8 @@ class TriggerService:
             log.exception("pruning old events failed")
 
     def _events_job(self) -> None:
+        if self.lease_lost:
+            return
         try:
             self.poll_events()
         except Exception:
