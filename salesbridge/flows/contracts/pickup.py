@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 
 from salesbridge.flows.contracts import errors
 from salesbridge.flows.contracts.registry import DOCUMENTS, REQUESTS, now
-from salesbridge.flows.contracts.settings import SALESFORCE_JSON_BLOB_LIMIT, ContractsConfig
 from salesbridge.salesforce import SalesforceClient, SalesforceError
 from salesbridge.salesforce.soql import quote
+from salesbridge.sync.config import SALESFORCE_JSON_BLOB_LIMIT, ContractsConfig
 
 BATCH = 200
 

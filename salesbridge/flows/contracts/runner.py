@@ -15,9 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from salesbridge.flows.contracts.pickup import PickupResult, pick_up
-from salesbridge.flows.contracts.settings import ContractsConfig
 from salesbridge.flows.contracts.sharing import ShareResult, share_documents
-from salesbridge.sync.config import HubConfig
+from salesbridge.sync.config import ContractsConfig, HubConfig
 from salesbridge.sync.runs import Hub, RunReport
 
 

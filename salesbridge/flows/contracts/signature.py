@@ -28,7 +28,7 @@ from salesbridge.flows.contracts.registry import (
     now,
     profile_of,
 )
-from salesbridge.flows.contracts.settings import ContractsConfig
+from salesbridge.sync.config import ContractsConfig
 
 Post = Callable[..., httpx.Response]
 EVENT = "contract_request.out_for_signature"
