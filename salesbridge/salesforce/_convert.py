@@ -23,35 +23,13 @@ _ANSWER_IDS = ("leadId", "accountId", "contactId", "opportunityId")
 
 
 def convert_lead(conn: Connection, request: dict[str, Any]) -> dict[str, Any]:
-    """Convert one lead; answers leadId, accountId, contactId, opportunityId (None when none was made)."""
-    body = _soap.convert_lead_body((name, request.get(name)) for name in _FIELD_ORDER)
-
-    def call(sf: Salesforce) -> dict[str, Any]:
-        token = conn.token
-        url = _soap.soap_url(token.instance_url, conn.api_version)
-        response = sf.session.post(url, data=_soap.envelope(body, token.access_token).encode(),
-                                   headers=_soap.request_headers("convertLead"))
-        try:
-            root = _soap.parse(response.content)
-        except ValueError as error:
-            if response.status_code >= 500:
-                raise TransientError(f"HTTP_{response.status_code}", str(error), status=response.status_code,
-                                     may_have_succeeded=True) from None
-            raise SalesforceError("INVALID_RESPONSE", str(error), status=response.status_code) from None
-        usage = _soap.limit_info(root)
-        if usage is not None:
-            conn.meter.note_usage(*usage)
-        fault = _soap.fault_of(root)
-        if fault is not None:
-            raise classify(fault.code, fault.message, [], 401 if fault.code == "INVALID_SESSION_ID" else None)
-        result = _soap.find(root, "result")
-        if result is None:
-            raise SalesforceError("INVALID_RESPONSE", "convertLead answered no result", status=response.status_code)
-        if (_soap.child_text(result, "success") or "").lower() != "true":
-            raise _first_error(result)
-        return {name: _soap.child_text(result, name) or None for name in _ANSWER_IDS}
-
-    return conn.call(call, repeatable=False)
+    """Convert one lead; answers leadId, accountId, contactId, opportunityId (None when none was made), or
+    raises the SalesforceError of a refused conversion."""
+    (answer,) = convert_leads(conn, [request])
+    error = answer.pop("error")
+    if error is not None:
+        raise error
+    return answer
 
 
 #: LeadConverts per call: Salesforce recommends at most 100 per convertLead.

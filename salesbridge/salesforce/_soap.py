@@ -48,13 +48,9 @@ def login_body(username: str, password: str) -> str:
     return f"<urn:login>{element('username', username)}{element('password', password)}</urn:login>"
 
 
-def convert_lead_body(fields: Iterable[tuple[str, Any]]) -> str:
-    """``convertLead`` with one LeadConvert; None values are left out (the server's defaults apply)."""
-    return convert_leads_body([fields])
-
-
 def convert_leads_body(converts: Iterable[Iterable[tuple[str, Any]]]) -> str:
-    """``convertLead`` with several LeadConverts (one ``leadConverts`` element each, answered in order)."""
+    """``convertLead`` with LeadConverts (one ``leadConverts`` element each, answered in order); None values are
+    left out (the server's defaults apply)."""
     items = "".join("<urn:leadConverts>" + "".join(element(name, value) for name, value in fields
                                                    if value is not None) + "</urn:leadConverts>"
                     for fields in converts)
