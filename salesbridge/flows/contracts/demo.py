@@ -17,22 +17,19 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from salesbridge.demo import DEMO_PORT, _free_port, demo_schema_file
+from salesbridge.flows._demo import flow_demo_hub
 from salesbridge.flows.contracts import registry
 from salesbridge.flows.contracts.decisions import approve, reject
 from salesbridge.flows.contracts.recipe import sandbox_schema_file, with_contracts
 from salesbridge.flows.contracts.runner import ContractsRun, run_contracts
 from salesbridge.flows.contracts.signature import mark_signed, send_for_signature
 from salesbridge.salesforce import SalesforceClient
-from salesbridge.sandbox.server import start_in_thread
 from salesbridge.store.models import RecordError
-from salesbridge.sync.config import parse_config
 from salesbridge.sync.runs import Hub
 
 MAX_FILE_BYTES = 100_000
@@ -54,39 +51,19 @@ class _Hook(BaseHTTPRequestHandler):
 
 def run_contracts_demo(workdir: Path, console: Console) -> dict[str, Any]:
     """Play the story in ``workdir`` (its previous files are replaced); answers the end state of both sides."""
-    workdir = workdir.resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
-    for name in ("sandbox.db", "sandbox.db-wal", "sandbox.db-shm", "app.db"):
-        (workdir / name).unlink(missing_ok=True)
-    console.rule("[bold]salesbridge demo --flow contracts: contract requests")
-    sandbox = start_in_thread(data=str(workdir / "sandbox.db"),
-                              schema_files=(demo_schema_file(), sandbox_schema_file()),
-                              port=_free_port(DEMO_PORT))
     hook = HTTPServer(("127.0.0.1", 0), _Hook)
     threading.Thread(target=hook.serve_forever, daemon=True).start()
     _Hook.received.clear()
+    webhook = f"http://127.0.0.1:{hook.server_port}/esign"
     try:
-        config_data = with_contracts({"connections": {
-            "salesforce": {"login_url": sandbox.url, "flow": "password", "client_id": "salesbridge",
-                           "client_secret": "${SALESBRIDGE_DEMO_SECRET:-salesbridge-secret}",
-                           "username": "admin@sandbox.example", "password": "sandbox-pass",
-                           "verify": str(sandbox.ca_path)},
-            "app": {"url": f"sqlite:///{workdir / 'app.db'}"}}},
-            signature_webhook=f"http://127.0.0.1:{hook.server_port}/esign", max_file_bytes=MAX_FILE_BYTES)
-        config_path = workdir / "salesbridge.yaml"
-        config_path.write_text(yaml.safe_dump(config_data, sort_keys=False))
-        webhook = config_data["contracts"]["signature_webhook"]
-        console.print(f"Sandbox org at [cyan]{sandbox.url}[/cyan]; config [cyan]{config_path}[/cyan]; files up to "
-                      f"{MAX_FILE_BYTES:,} bytes; signature webhook [cyan]{webhook}[/cyan] (a local receiver "
-                      "printing what it gets)")
-        hub = Hub(parse_config(config_data, config_path))
-        try:
+        with flow_demo_hub(workdir, console, title="contracts: contract requests", schema_file=sandbox_schema_file(),
+                           add_recipe=lambda config: with_contracts(config, signature_webhook=webhook,
+                                                                    max_file_bytes=MAX_FILE_BYTES),
+                           note=f"files up to {MAX_FILE_BYTES:,} bytes; signature webhook {webhook} (a local "
+                                "receiver printing what it gets)") as hub:
             return _story(hub, console)
-        finally:
-            hub.engine.dispose()
     finally:
         hook.shutdown()
-        sandbox.stop()
 
 
 def _file(client: SalesforceClient, record_id: str, name: str, data: bytes) -> None:

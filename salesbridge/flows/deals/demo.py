@@ -11,17 +11,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rich.console import Console
 from rich.table import Table
 
-from salesbridge.demo import DEMO_PORT, _free_port, demo_schema_file
+from salesbridge.flows._demo import flow_demo_hub
 from salesbridge.flows.deals import registry
 from salesbridge.flows.deals.importer import import_opportunities
 from salesbridge.flows.deals.recipe import sandbox_schema_file, with_deals
 from salesbridge.flows.deals.registry import DealError, NewDeal
-from salesbridge.sandbox.server import start_in_thread
-from salesbridge.sync.config import parse_config
 from salesbridge.sync.runs import Hub
 
 PARTNER = "Acme Resellers"
@@ -35,31 +32,10 @@ def _deal(partner_deal_id: str, first: str, last: str, email: str, company: str,
 
 def run_deals_demo(workdir: Path, console: Console) -> list[dict[str, Any]]:
     """Play the story in ``workdir`` (its previous files are replaced); answers the deals at the end."""
-    workdir = workdir.resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
-    for name in ("sandbox.db", "sandbox.db-wal", "sandbox.db-shm", "app.db"):
-        (workdir / name).unlink(missing_ok=True)
-    console.rule("[bold]salesbridge demo --flow deals: partner deal registration")
-    sandbox = start_in_thread(data=str(workdir / "sandbox.db"),
-                              schema_files=(demo_schema_file(), sandbox_schema_file()), port=_free_port(DEMO_PORT))
-    try:
-        config_data = with_deals({"connections": {
-            "salesforce": {"login_url": sandbox.url, "flow": "password", "client_id": "salesbridge",
-                           "client_secret": "${SALESBRIDGE_DEMO_SECRET:-salesbridge-secret}",
-                           "username": "admin@sandbox.example", "password": "sandbox-pass",
-                           "verify": str(sandbox.ca_path)},
-            "app": {"url": f"sqlite:///{workdir / 'app.db'}"}}}, "approved", owner="sales.manager@sandbox.example")
-        config_path = workdir / "salesbridge.yaml"
-        config_path.write_text(yaml.safe_dump(config_data, sort_keys=False))
-        console.print(f"Sandbox org at [cyan]{sandbox.url}[/cyan]; config [cyan]{config_path}[/cyan] "
-                      "(deals are sent once Approved)")
-        hub = Hub(parse_config(config_data, config_path))
-        try:
-            return _story(hub, console)
-        finally:
-            hub.engine.dispose()
-    finally:
-        sandbox.stop()
+    with flow_demo_hub(workdir, console, title="deals: partner deal registration", schema_file=sandbox_schema_file(),
+                       add_recipe=lambda config: with_deals(config, "approved", owner="sales.manager@sandbox.example"),
+                       note="deals are sent once Approved") as hub:
+        return _story(hub, console)
 
 
 def _story(hub: Hub, console: Console) -> list[dict[str, Any]]:

@@ -11,16 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rich.console import Console
 from rich.table import Table
 
-from salesbridge.demo import DEMO_PORT, _free_port, demo_schema_file
+from salesbridge.flows._demo import flow_demo_hub
 from salesbridge.flows.pipeline import registry
 from salesbridge.flows.pipeline.cli import print_events
 from salesbridge.flows.pipeline.recipe import DEFAULT_OWNER, FLOWS, sandbox_schema_file, with_pipeline
-from salesbridge.sandbox.server import start_in_thread
-from salesbridge.sync.config import parse_config
 from salesbridge.sync.runs import Hub
 
 ADMIN = "admin@sandbox.example"
@@ -29,30 +26,11 @@ ADMIN = "admin@sandbox.example"
 def run_pipeline_demo(workdir: Path, console: Console) -> dict[str, Any]:
     """Play the story in ``workdir`` (its previous files are replaced); answers the final leads, events and
     open errors."""
-    workdir = workdir.resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
-    for name in ("sandbox.db", "sandbox.db-wal", "sandbox.db-shm", "app.db"):
-        (workdir / name).unlink(missing_ok=True)
-    console.rule("[bold]salesbridge demo --flow pipeline: the lead pipeline, two-way")
-    sandbox = start_in_thread(data=str(workdir / "sandbox.db"),
-                              schema_files=(demo_schema_file(), sandbox_schema_file()), port=_free_port(DEMO_PORT))
-    try:
-        config_data = with_pipeline({"connections": {
-            "salesforce": {"login_url": sandbox.url, "flow": "password", "client_id": "salesbridge",
-                           "client_secret": "${SALESBRIDGE_DEMO_SECRET:-salesbridge-secret}",
-                           "username": ADMIN, "password": "sandbox-pass", "verify": str(sandbox.ca_path)},
-            "app": {"url": f"sqlite:///{workdir / 'app.db'}"}}})
-        config_path = workdir / "salesbridge.yaml"
-        config_path.write_text(yaml.safe_dump(config_data, sort_keys=False))
-        console.print(f"Sandbox org at [cyan]{sandbox.url}[/cyan]; config [cyan]{config_path}[/cyan] "
-                      f"(new records owned by {DEFAULT_OWNER}; scheduled every 15 minutes under salesbridge run)")
-        hub = Hub(parse_config(config_data, config_path))
-        try:
-            return _story(hub, console)
-        finally:
-            hub.engine.dispose()
-    finally:
-        sandbox.stop()
+    with flow_demo_hub(workdir, console, title="pipeline: the lead pipeline, two-way",
+                       schema_file=sandbox_schema_file(), add_recipe=with_pipeline,
+                       note=f"new records owned by {DEFAULT_OWNER}; scheduled every 15 minutes under "
+                            "salesbridge run") as hub:
+        return _story(hub, console)
 
 
 def _story(hub: Hub, console: Console) -> dict[str, Any]:

@@ -13,20 +13,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from salesbridge.demo import DEMO_PORT, _free_port, demo_schema_file
+from salesbridge.flows._demo import flow_demo_hub
 from salesbridge.flows.renewals import registry
 from salesbridge.flows.renewals.recipe import SUBSCRIPTIONS, sandbox_schema_file, with_renewals
 from salesbridge.flows.renewals.registry import NewChangeOrder, NewSubscription, RenewalError, SalesOrderChange
 from salesbridge.sandbox.ids import make_id
-from salesbridge.sandbox.server import start_in_thread
 from salesbridge.store.models import RecordError
-from salesbridge.sync.config import parse_config
 from salesbridge.sync.runs import Hub, RunReport
 
 #: A well-formed Account Id (with its checksum) that no record has: its sequence is far beyond any demo's.
@@ -47,31 +44,10 @@ class RenewalsDemo:
 
 def run_renewals_demo(workdir: Path, console: Console) -> RenewalsDemo:
     """Play the story in ``workdir`` (its previous files are replaced)."""
-    workdir = workdir.resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
-    for name in ("sandbox.db", "sandbox.db-wal", "sandbox.db-shm", "app.db"):
-        (workdir / name).unlink(missing_ok=True)
-    console.rule("[bold]salesbridge demo --flow renewals: subscription renewals")
-    sandbox = start_in_thread(data=str(workdir / "sandbox.db"),
-                              schema_files=(demo_schema_file(), sandbox_schema_file()), port=_free_port(DEMO_PORT))
-    try:
-        config_data = with_renewals({"connections": {
-            "salesforce": {"login_url": sandbox.url, "flow": "password", "client_id": "salesbridge",
-                           "client_secret": "${SALESBRIDGE_DEMO_SECRET:-salesbridge-secret}",
-                           "username": "admin@sandbox.example", "password": "sandbox-pass",
-                           "verify": str(sandbox.ca_path)},
-            "app": {"url": f"sqlite:///{workdir / 'app.db'}"}}}, owner="sales.manager@sandbox.example")
-        config_path = workdir / "salesbridge.yaml"
-        config_path.write_text(yaml.safe_dump(config_data, sort_keys=False))
-        console.print(f"Sandbox org at [cyan]{sandbox.url}[/cyan]; config [cyan]{config_path}[/cyan] "
-                      "(chain: subscriptions -> change_orders -> sales_orders)")
-        hub = Hub(parse_config(config_data, config_path))
-        try:
-            return _story(hub, console)
-        finally:
-            hub.engine.dispose()
-    finally:
-        sandbox.stop()
+    with flow_demo_hub(workdir, console, title="renewals: subscription renewals", schema_file=sandbox_schema_file(),
+                       add_recipe=lambda config: with_renewals(config, owner="sales.manager@sandbox.example"),
+                       note="chain: subscriptions -> change_orders -> sales_orders") as hub:
+        return _story(hub, console)
 
 
 def _subscription(hub: Hub, name: str, account_id: str, quantity: int, price: int) -> dict[str, Any]:
