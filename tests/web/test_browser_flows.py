@@ -12,8 +12,10 @@ a screenshot.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -34,27 +36,42 @@ from salesbridge.sandbox.server import RunningSandbox, start_in_thread
 from salesbridge.store.web_models import Role
 
 
-@pytest.fixture
-def deals_org() -> Iterator[RunningSandbox]:
-    running = start_in_thread(schema_files=(demo_schema_file(), sandbox_schema_file()))
+@contextmanager
+def flow_org(schema_file: str) -> Iterator[RunningSandbox]:
+    """A sandbox org with the example schema and one flow's schema file."""
+    running = start_in_thread(schema_files=(demo_schema_file(), schema_file))
     try:
         yield running
     finally:
         running.stop()
 
 
-@pytest.fixture
-def deals_site(tmp_path: Path, deals_org: RunningSandbox) -> Iterator[tuple[WebSetup, str]]:
+@contextmanager
+def flow_site(tmp_path: Path, org: RunningSandbox, add_recipe: Callable[[dict[str, Any]], dict[str, Any]],
+              username: str) -> Iterator[tuple[WebSetup, str]]:
+    """The web app under uvicorn with a config of one flow's recipe against ``org``, and an operator."""
     with web_setup(tmp_path) as setup, WebServer(setup) as server:
-        config = with_deals({"connections": {
-            "salesforce": {"login_url": deals_org.url, "client_id": "salesbridge", "client_secret": SF_CLIENT_SECRET,
+        config = add_recipe({"connections": {
+            "salesforce": {"login_url": org.url, "client_id": "salesbridge", "client_secret": SF_CLIENT_SECRET,
                            "username": "admin@sandbox.example", "password": SF_PASSWORD,
-                           "verify": str(deals_org.ca_path)},
-            "app": {"url": f"sqlite:///{tmp_path / 'app.db'}"}}}, "approved")
+                           "verify": str(org.ca_path)},
+            "app": {"url": f"sqlite:///{tmp_path / 'app.db'}"}}})
         setup.config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-        setup.add_user("partner-desk", Role.OPERATOR)
+        setup.add_user(username, Role.OPERATOR)
         yield setup, server.url
         setup.state.runs.wait(60)
+
+
+@pytest.fixture
+def deals_org() -> Iterator[RunningSandbox]:
+    with flow_org(sandbox_schema_file()) as running:
+        yield running
+
+
+@pytest.fixture
+def deals_site(tmp_path: Path, deals_org: RunningSandbox) -> Iterator[tuple[WebSetup, str]]:
+    with flow_site(tmp_path, deals_org, lambda config: with_deals(config, "approved"), "partner-desk") as site:
+        yield site
 
 
 def log_in(page: Page, url: str, path: str, username: str) -> None:
@@ -97,25 +114,14 @@ def test_register_approve_and_send_a_deal_in_chromium(deals_site: tuple[WebSetup
 
 @pytest.fixture
 def contracts_org() -> Iterator[RunningSandbox]:
-    running = start_in_thread(schema_files=(demo_schema_file(), contracts_schema_file()))
-    try:
+    with flow_org(contracts_schema_file()) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture
 def contracts_site(tmp_path: Path, contracts_org: RunningSandbox) -> Iterator[tuple[WebSetup, str]]:
-    with web_setup(tmp_path) as setup, WebServer(setup) as server:
-        config = with_contracts({"connections": {
-            "salesforce": {"login_url": contracts_org.url, "client_id": "salesbridge",
-                           "client_secret": SF_CLIENT_SECRET, "username": "admin@sandbox.example",
-                           "password": SF_PASSWORD, "verify": str(contracts_org.ca_path)},
-            "app": {"url": f"sqlite:///{tmp_path / 'app.db'}"}}})
-        setup.config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-        setup.add_user("contract-desk", Role.OPERATOR)
-        yield setup, server.url
-        setup.state.runs.wait(60)
+    with flow_site(tmp_path, contracts_org, with_contracts, "contract-desk") as site:
+        yield site
 
 
 def org_client(org: RunningSandbox) -> SalesforceClient:
@@ -174,25 +180,14 @@ def test_pick_up_and_approve_a_contract_request_in_chromium(contracts_site: tupl
 
 @pytest.fixture
 def renewals_org() -> Iterator[RunningSandbox]:
-    running = start_in_thread(schema_files=(demo_schema_file(), renewals_schema_file()))
-    try:
+    with flow_org(renewals_schema_file()) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture
 def renewals_site(tmp_path: Path, renewals_org: RunningSandbox) -> Iterator[tuple[WebSetup, str]]:
-    with web_setup(tmp_path) as setup, WebServer(setup) as server:
-        config = with_renewals({"connections": {
-            "salesforce": {"login_url": renewals_org.url, "client_id": "salesbridge",
-                           "client_secret": SF_CLIENT_SECRET, "username": "admin@sandbox.example",
-                           "password": SF_PASSWORD, "verify": str(renewals_org.ca_path)},
-            "app": {"url": f"sqlite:///{tmp_path / 'app.db'}"}}})
-        setup.config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-        setup.add_user("billing-desk", Role.OPERATOR)
-        yield setup, server.url
-        setup.state.runs.wait(60)
+    with flow_site(tmp_path, renewals_org, with_renewals, "billing-desk") as site:
+        yield site
 
 
 def test_renew_a_subscription_and_book_its_sales_order_in_chromium(renewals_site: tuple[WebSetup, str],
@@ -232,25 +227,14 @@ def test_renew_a_subscription_and_book_its_sales_order_in_chromium(renewals_site
 
 @pytest.fixture
 def pipeline_org() -> Iterator[RunningSandbox]:
-    running = start_in_thread(schema_files=(demo_schema_file(), pipeline_schema_file()))
-    try:
+    with flow_org(pipeline_schema_file()) as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture
 def pipeline_site(tmp_path: Path, pipeline_org: RunningSandbox) -> Iterator[tuple[WebSetup, str]]:
-    with web_setup(tmp_path) as setup, WebServer(setup) as server:
-        config = with_pipeline({"connections": {
-            "salesforce": {"login_url": pipeline_org.url, "client_id": "salesbridge",
-                           "client_secret": SF_CLIENT_SECRET, "username": "admin@sandbox.example",
-                           "password": SF_PASSWORD, "verify": str(pipeline_org.ca_path)},
-            "app": {"url": f"sqlite:///{tmp_path / 'app.db'}"}}})
-        setup.config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-        setup.add_user("sales-ops", Role.OPERATOR)
-        yield setup, server.url
-        setup.state.runs.wait(60)
+    with flow_site(tmp_path, pipeline_org, with_pipeline, "sales-ops") as site:
+        yield site
 
 
 def test_add_transfer_and_win_a_lead_in_chromium(pipeline_site: tuple[WebSetup, str], pipeline_org: RunningSandbox,
