@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from salesbridge.cli_common import ConfigOption, console, err_console, load_hub_config, open_hub
 from salesbridge.flows.cli_flows import contacts_app, convert_lead_command, mail_app
 from salesbridge.flows.contracts.cli import contracts_app
 from salesbridge.flows.deals.cli import deals_app
@@ -21,35 +21,6 @@ from salesbridge.web.cli_users import users_app
 
 app = typer.Typer(help="salesbridge: keep Salesforce and your other systems in step.", no_args_is_help=True,
                   pretty_exceptions_show_locals=False)
-console = Console()
-err_console = Console(stderr=True)
-
-ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="YAML config (default: "
-                                                   "$SALESBRIDGE_CONFIG or ./salesbridge.yaml)")]
-
-
-def _load(config: Path | None):  # noqa: ANN202 - HubConfig, imported lazily
-    from salesbridge.sync.config import ConfigError, load_config
-    from salesbridge.web.vault import secret_environ
-
-    try:
-        return load_config(config, environ=secret_environ(config))
-    except ConfigError as error:
-        err_console.print(f"[red]configuration error[/red] {error}")
-        raise typer.Exit(2) from None
-
-
-def _hub(config: Path | None):  # noqa: ANN202
-    from salesbridge.salesforce import AuthenticationError
-    from salesbridge.sync.runs import Hub
-
-    try:
-        return Hub(_load(config))
-    except AuthenticationError as error:
-        err_console.print(f"[red]cannot log in to Salesforce[/red]: {error}")
-        raise typer.Exit(1) from None
-
-
 @app.command()
 def sandbox(
     port: Annotated[int, typer.Option(help="port to listen on")] = 8787,
@@ -72,7 +43,7 @@ def check(config: ConfigOption = None) -> None:
     """Validate the configuration and the connections: login, objects, fields, tables, columns."""
     from salesbridge.sync.check import check_hub
 
-    hub_config = _load(config)
+    hub_config = load_hub_config(config)
     problems = check_hub(hub_config, report=lambda line: console.print(f"[green]ok[/green] {line}"))
     for problem in problems:
         err_console.print(f"[red]problem[/red] {problem}")
@@ -92,7 +63,7 @@ def sync(
     """Run a sync once, with a progress bar, and print what it did."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    hub = _hub(config)
+    hub = open_hub(config)
     if app_key or sf_id:
         if not flow or len(flow) != 1:
             err_console.print("[red]--app-key/--sf-id need exactly one FLOW[/red]")
@@ -141,7 +112,7 @@ def status(config: ConfigOption = None, limit: Annotated[int, typer.Option(help=
 
     from salesbridge.store import repository as repo
 
-    hub = _hub(config)
+    hub = open_hub(config)
     with Session(hub.engine) as session:
         runs = repo.recent_runs(session, limit)
         table = Table(title="recent runs")
@@ -174,7 +145,7 @@ def errors(
 
     from salesbridge.store import repository as repo
 
-    hub = _hub(config)
+    hub = open_hub(config)
     with Session(hub.engine) as session:
         rows = repo.list_errors(session, flow=flow, include_resolved=show_all)
         table = Table(title="record errors")
@@ -194,7 +165,7 @@ def retry(
     flow: Annotated[str | None, typer.Option(help="only this flow's errors")] = None,
 ) -> None:
     """Retry open record errors: the records are read again and re-sent."""
-    hub = _hub(config)
+    hub = open_hub(config)
     report = hub.retry(error_id or None, flow=flow)
     print_report(report)
 
@@ -207,7 +178,7 @@ def prune(
     """Delete old lifecycle events (sb_events); each record's last known values are kept.
 
     ``salesbridge run`` does this once a day by itself."""
-    hub = _hub(config)
+    hub = open_hub(config)
     console.print(f"pruned {hub.prune_events(days)} event(s)")
 
 
@@ -216,7 +187,7 @@ def schedule(config: ConfigOption = None) -> None:
     """List scheduled flows with their next run time, and the event rules and chains."""
     from salesbridge.triggers.service import TriggerService
 
-    hub = _hub(config)
+    hub = open_hub(config)
     table = Table(title="schedules")
     for column in ("flow", "schedule", "next run (local)", "next run (UTC)", "last run", "last run id"):
         table.add_column(column)
@@ -262,7 +233,7 @@ def run(
     from salesbridge.triggers.lease import LeaseHeld
     from salesbridge.triggers.service import TriggerService
 
-    service = TriggerService(_hub(config), poll_seconds=poll_seconds, on_run=lambda _trigger, r: print_report(r))
+    service = TriggerService(open_hub(config), poll_seconds=poll_seconds, on_run=lambda _trigger, r: print_report(r))
     try:
         if once:
             scheduled, triggered = service.run_once()

@@ -4,24 +4,15 @@ fast)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from salesbridge.cli_common import ConfigOption, console, err_console, load_hub_config
 
 if TYPE_CHECKING:
     from salesbridge.flows._runtime import FlowReport
-    from salesbridge.sync.config import HubConfig
-
-console = Console()
-err_console = Console(stderr=True)
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="YAML config (default: $SALESBRIDGE_CONFIG or ./salesbridge.yaml)"),
-]
 
 mail_app = typer.Typer(
     help="Messages shared from an IMAP mailbox, saved as Salesforce Tasks.", no_args_is_help=True
@@ -29,12 +20,6 @@ mail_app = typer.Typer(
 contacts_app = typer.Typer(
     help="A CardDAV address book kept in step with Salesforce Contacts and Leads.", no_args_is_help=True
 )
-
-
-def _config(config: Path | None) -> HubConfig:
-    from salesbridge.cli import _load  # the CLI's loader: located errors, the web's stored secrets
-
-    return _load(config)
 
 
 def _print(report: FlowReport) -> None:
@@ -57,7 +42,7 @@ def mail_sync(config: ConfigOption = None) -> None:
     each)."""
     from salesbridge.flows.mail import MailSyncError, sync_mail
 
-    hub_config = _config(config)
+    hub_config = load_hub_config(config)
     try:
         report = sync_mail(hub_config)
     except MailSyncError as error:
@@ -73,7 +58,7 @@ def contacts_sync(config: ConfigOption = None) -> None:
     """Share address book cards as Contacts/Leads, carry edits both ways, fill the Salesforce address book."""
     from salesbridge.flows.contacts import ContactsSyncError, sync_contacts
 
-    hub_config = _config(config)
+    hub_config = load_hub_config(config)
     try:
         report = sync_contacts(hub_config)
     except ContactsSyncError as error:
@@ -106,7 +91,7 @@ def convert_lead_command(
     from salesbridge.flows._runtime import Runtime
     from salesbridge.flows.convert import LeadConversionError, convert_lead
 
-    runtime = Runtime.for_config(_config(config))
+    runtime = Runtime.for_config(load_hub_config(config))
     try:
         result = convert_lead(
             runtime.client,

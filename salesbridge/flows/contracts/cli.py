@@ -8,24 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console()
+from salesbridge.cli_common import ConfigOption, console, open_hub
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="YAML config (default: $SALESBRIDGE_CONFIG or ./salesbridge.yaml)"),
-]
 contracts_app = typer.Typer(help="Contract requests from Salesforce: approval queue, profiles, documents, "
                                  "signature.", no_args_is_help=True)
-
-
-def _hub(config: Path | None):  # noqa: ANN202 - a Hub, imported lazily
-    from salesbridge.cli import _load
-    from salesbridge.sync.runs import Hub
-
-    return Hub(_load(config))
 
 
 def _refused(error: Exception) -> typer.Exit:
@@ -48,7 +36,7 @@ def run_command(config: ConfigOption = None) -> None:
     """One round: sync, pick up submitted requests (files downloaded), share documents, sync again."""
     from salesbridge.flows.contracts.runner import run_contracts
 
-    result = run_contracts(_hub(config))
+    result = run_contracts(open_hub(config))
     console.print(f"round {result.status}: runs {result.run_ids}, {len(result.pickup.picked_up)} picked up, "
                   f"{len(result.sharing.linked)} document(s) shared, {result.api_calls} API calls")
     for request_id, code in result.pickup.failed.items():
@@ -64,7 +52,7 @@ def list_command(config: ConfigOption = None, status: str | None = None) -> None
     """The contract requests, newest first (``--status "In Review"``: the approval queue)."""
     from salesbridge.flows.contracts import registry
 
-    hub = _hub(config)
+    hub = open_hub(config)
     table = Table(title="contract requests")
     for column in ("id", "request", "company", "status", "reviewer", "documents", "signature hook"):
         table.add_column(column)
@@ -85,7 +73,7 @@ def approve_command(request_id: int, comment: Annotated[str | None, typer.Option
     from salesbridge.flows.contracts.registry import ContractError
 
     try:
-        done = approve(_hub(config).engine, request_id, reviewer or getpass.getuser(), comment)
+        done = approve(open_hub(config).engine, request_id, reviewer or getpass.getuser(), comment)
     except ContractError as error:
         raise _refused(error) from None
     made = "new company profile" if done["company_created"] else "existing company profile"
@@ -101,7 +89,7 @@ def reject_command(request_id: int, comment: Annotated[str, typer.Option(help="w
     from salesbridge.flows.contracts.registry import ContractError
 
     try:
-        reject(_hub(config).engine, request_id, reviewer or getpass.getuser(), comment)
+        reject(open_hub(config).engine, request_id, reviewer or getpass.getuser(), comment)
     except ContractError as error:
         raise _refused(error) from None
     console.print(f"request {request_id} Rejected; run to send it")
@@ -114,7 +102,7 @@ def signature_command(request_id: int, config: ConfigOption = None) -> None:
     from salesbridge.flows.contracts.runner import contracts_settings
     from salesbridge.flows.contracts.signature import send_for_signature
 
-    hub = _hub(config)
+    hub = open_hub(config)
     try:
         done = send_for_signature(hub.engine, request_id, contracts_settings(hub.config))
     except ContractError as error:
@@ -133,7 +121,7 @@ def signed_command(request_id: int, file: Annotated[Path | None, typer.Option(he
     from salesbridge.flows.contracts.runner import contracts_settings
     from salesbridge.flows.contracts.signature import mark_signed
 
-    hub = _hub(config)
+    hub = open_hub(config)
     try:
         mark_signed(hub.engine, request_id, contracts_settings(hub.config), file.name if file else None,
                     file.read_bytes() if file else None)

@@ -3,28 +3,15 @@ the commands (``--help`` stays fast)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console()
+from salesbridge.cli_common import ConfigOption, console, open_hub
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="YAML config (default: $SALESBRIDGE_CONFIG or ./salesbridge.yaml)"),
-]
 deals_app = typer.Typer(help="Partner deals registered in the hub, synced as Leads or Opportunities.",
                         no_args_is_help=True)
-
-
-def _hub(config: Path | None):  # noqa: ANN202 - a Hub, imported lazily
-    from salesbridge.cli import _load
-    from salesbridge.sync.runs import Hub
-
-    return Hub(_load(config))
 
 
 @deals_app.command("recipe")
@@ -50,7 +37,7 @@ def list_command(config: ConfigOption = None, partner: str | None = None, status
     """The registered deals, newest first."""
     from salesbridge.flows.deals import registry
 
-    hub = _hub(config)
+    hub = open_hub(config)
     table = Table(title="deals")
     for column in ("id", "partner", "partner deal", "company", "status", "Salesforce"):
         table.add_column(column)
@@ -67,7 +54,7 @@ def sync_command(deal_id: int, config: ConfigOption = None) -> None:
     from salesbridge.flows.deals import registry
     from salesbridge.flows.deals.recipe import FLOW_NAME
 
-    hub = _hub(config)
+    hub = open_hub(config)
     report = hub.sync_record(FLOW_NAME, app_key=str(registry.get(hub.engine, deal_id)["id"]))
     registry.record_salesforce_objects(hub.engine)
     print_report(report)
@@ -82,7 +69,7 @@ def import_command(partner: Annotated[str, typer.Option(help="the partner the de
     """Import the Opportunities matching --where as deals linked to them."""
     from salesbridge.flows.deals.importer import import_opportunities
 
-    hub = _hub(config)
+    hub = open_hub(config)
     result = import_opportunities(hub.engine, hub.client, partner, where)
     for sf_id, deal_id in result.imported.items():
         console.print(f"imported {sf_id} as deal {deal_id}")

@@ -3,29 +3,17 @@ imports happen inside the commands (``--help`` stays fast)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
+from salesbridge.cli_common import ConfigOption, console, open_hub
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="YAML config (default: $SALESBRIDGE_CONFIG or ./salesbridge.yaml)"),
-]
 pipeline_app = typer.Typer(help="The lead pipeline: companies, contacts and leads two-way with Salesforce.",
                            no_args_is_help=True)
 KINDS = ("companies", "contacts", "leads")
-
-
-def _hub(config: Path | None):  # noqa: ANN202 - a Hub, imported lazily
-    from salesbridge.cli import _load
-    from salesbridge.sync.runs import Hub
-
-    return Hub(_load(config))
 
 
 @pipeline_app.command("recipe")
@@ -56,7 +44,7 @@ def list_command(kind: Annotated[str, typer.Argument(help="companies | contacts 
     table = Table(title=kind)
     for column in ("id", *columns, "Salesforce"):
         table.add_column(column)
-    for row in registry.list_records(_hub(config).engine, kind, stage=stage, limit=1000):  # type: ignore[arg-type]
+    for row in registry.list_records(open_hub(config).engine, kind, stage=stage, limit=1000):  # type: ignore[arg-type]
         table.add_row(str(row["id"]), *(str(row[c]) if row[c] is not None else "-" for c in columns),
                       f"{row['sf_object']} {row['linked_id']}" if row["linked_id"] else "-")
     console.print(table)
@@ -67,7 +55,7 @@ def events_command(config: ConfigOption = None, limit: int = 50) -> None:
     """Lifecycle events (created, won, lost, deleted, owner_changed, converted), newest first."""
     from salesbridge.flows.pipeline import registry
 
-    print_events(registry.events(_hub(config).engine, limit=limit))
+    print_events(registry.events(open_hub(config).engine, limit=limit))
 
 
 def print_events(events: list[dict], title: str = "pipeline events",  # type: ignore[type-arg]
@@ -97,7 +85,7 @@ def sync_command(config: ConfigOption = None) -> None:
     from salesbridge.cli import print_report
     from salesbridge.flows.pipeline.recipe import FLOWS
 
-    report = _hub(config).sync(list(FLOWS))
+    report = open_hub(config).sync(list(FLOWS))
     print_report(report)
     if report.status != "succeeded":
         raise typer.Exit(1)

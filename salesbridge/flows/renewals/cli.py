@@ -3,28 +3,15 @@ imports happen inside the commands (``--help`` stays fast)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console()
+from salesbridge.cli_common import ConfigOption, console, open_hub
 
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="YAML config (default: $SALESBRIDGE_CONFIG or ./salesbridge.yaml)"),
-]
 renewals_app = typer.Typer(help="Subscriptions, change orders and sales orders sent to Salesforce by a chain of "
                            "flows.", no_args_is_help=True)
-
-
-def _hub(config: Path | None):  # noqa: ANN202 - a Hub, imported lazily
-    from salesbridge.cli import _load
-    from salesbridge.sync.runs import Hub
-
-    return Hub(_load(config))
 
 
 @renewals_app.command("recipe")
@@ -43,7 +30,7 @@ def list_command(config: ConfigOption = None) -> None:
     """Subscriptions, change orders and sales orders with their Salesforce Ids."""
     from salesbridge.flows.renewals import registry
 
-    hub = _hub(config)
+    hub = open_hub(config)
     table = Table(title="renewals")
     for column in ("row", "what", "status", "Salesforce"):
         table.add_column(column)
@@ -66,7 +53,7 @@ def renew_command(subscription_id: int, config: ConfigOption = None,
     from salesbridge.flows.renewals import registry
     from salesbridge.flows.renewals.registry import NewChangeOrder, RenewalError
 
-    hub = _hub(config)
+    hub = open_hub(config)
     try:
         order = registry.create_change_order(hub.engine, NewChangeOrder(subscription_id, "Renewal",
                                                                         quantity=quantity))
@@ -83,7 +70,7 @@ def sync_command(config: ConfigOption = None) -> None:
     from salesbridge.cli import print_report
     from salesbridge.flows.renewals.recipe import FLOW_NAMES
 
-    report = _hub(config).sync(list(FLOW_NAMES))
+    report = open_hub(config).sync(list(FLOW_NAMES))
     print_report(report)
     if report.status != "succeeded":
         raise typer.Exit(1)
