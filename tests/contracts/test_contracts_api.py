@@ -14,20 +14,9 @@ from api_support import SF_CLIENT_SECRET, SF_PASSWORD, WebSetup, web_setup
 from contracts_support import hub_config, opportunity, submit
 from fastapi.testclient import TestClient
 
-from salesbridge.demo import demo_schema_file
-from salesbridge.flows.contracts.recipe import sandbox_schema_file
 from salesbridge.salesforce import LoginSettings, SalesforceClient
-from salesbridge.sandbox.server import RunningSandbox, start_in_thread
+from salesbridge.sandbox.server import RunningSandbox
 from salesbridge.store.web_models import Role
-
-
-@pytest.fixture
-def contracts_org() -> Iterator[RunningSandbox]:
-    running = start_in_thread(schema_files=(demo_schema_file(), sandbox_schema_file()))
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import yaml
 from contracts_support import hub_config, make_hub, opportunity, submit
 from typer.testing import CliRunner
 
 from salesbridge.cli import app
-from salesbridge.demo import demo_schema_file
-from salesbridge.flows.contracts.recipe import sandbox_schema_file, shipped_recipe
-from salesbridge.sandbox.server import RunningSandbox, start_in_thread
-
-
-@pytest.fixture
-def contracts_org() -> Iterator[RunningSandbox]:
-    running = start_in_thread(schema_files=(demo_schema_file(), sandbox_schema_file()))
-    try:
-        yield running
-    finally:
-        running.stop()
+from salesbridge.flows.contracts.recipe import shipped_recipe
+from salesbridge.sandbox.server import RunningSandbox
 
 
 def test_recipe_prints_the_shipped_recipe() -> None:

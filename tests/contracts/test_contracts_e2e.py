@@ -12,26 +12,16 @@ from contracts_support import make_hub, opportunity, submit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from salesbridge.demo import demo_schema_file
 from salesbridge.flows.contracts import registry
 from salesbridge.flows.contracts.decisions import approve
-from salesbridge.flows.contracts.recipe import contracts_recipe, sandbox_schema_file, shipped_recipe
+from salesbridge.flows.contracts.recipe import contracts_recipe, shipped_recipe
 from salesbridge.flows.contracts.runner import run_contracts
 from salesbridge.flows.contracts.signature import mark_signed, send_for_signature
-from salesbridge.sandbox.server import RunningSandbox, start_in_thread
+from salesbridge.sandbox.server import RunningSandbox
 from salesbridge.store.models import RecordError
 from salesbridge.sync.runs import Hub
 
 PDF = b"%PDF-1.4 master services agreement " + bytes(range(256)) * 8
-
-
-@pytest.fixture
-def contracts_org() -> Iterator[RunningSandbox]:
-    running = start_in_thread(schema_files=(demo_schema_file(), sandbox_schema_file()))
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

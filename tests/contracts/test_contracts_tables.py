@@ -4,7 +4,6 @@ downgrade), the sandbox schema file, and the client's file download (``Salesforc
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 
 import pytest
 from alembic import command
@@ -37,15 +36,6 @@ def test_migration_makes_the_tables_the_registry_describes_and_downgrade_removes
         engine.dispose()
 
 
-@pytest.fixture
-def contracts_org() -> Iterator[RunningSandbox]:
-    running = start_in_thread(schema_files=(demo_schema_file(), sandbox_schema_file()))
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
 def test_schema_declares_the_request_with_lookups_and_the_status_picklist(contracts_org: RunningSandbox):
     request = contracts_org.org.schema.get("Contract_Request__c")
     assert request.field("Opportunity__c").reference_to == ["Opportunity"]
@@ -59,7 +49,6 @@ def test_schema_declares_the_request_with_lookups_and_the_status_picklist(contra
 def test_the_schema_loads_beside_every_other_flows_schema():
     """One org can serve every ready-made flow: the example ids, deals, contracts (this file declares
     Contract_Request__c; nothing else does)."""
-    from salesbridge.demo import demo_schema_file
     from salesbridge.flows.deals.recipe import sandbox_schema_file as deals_schema_file
 
     running = start_in_thread(schema_files=(demo_schema_file(), deals_schema_file(), sandbox_schema_file()))
