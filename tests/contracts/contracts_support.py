@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from api_support import connections
+
 from salesbridge.flows.contracts.recipe import with_contracts
 from salesbridge.salesforce import SalesforceClient
 from salesbridge.sandbox.server import RunningSandbox
@@ -13,15 +15,7 @@ from salesbridge.sync.runs import Hub
 
 
 def hub_config(org: RunningSandbox, url: str, **contracts: Any) -> dict[str, Any]:
-    return with_contracts({
-        "connections": {
-            "salesforce": {"login_url": org.url, "client_id": "salesbridge", "client_secret": "salesbridge-secret",
-                           "username": "admin@sandbox.example", "password": "sandbox-pass",
-                           "verify": str(org.ca_path)},
-            "app": {"url": url},
-        },
-        "contracts": contracts,
-    })
+    return with_contracts({**connections(org, url), "contracts": contracts})
 
 
 def make_hub(org: RunningSandbox, url: str, **contracts: Any) -> Hub:

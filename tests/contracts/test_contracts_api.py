@@ -9,8 +9,7 @@ from pathlib import Path
 from urllib.parse import unquote_plus
 
 import pytest
-import yaml
-from api_support import SF_CLIENT_SECRET, SF_PASSWORD, WebSetup, web_setup
+from api_support import SF_CLIENT_SECRET, SF_PASSWORD, WebSetup, web_setup, write_config
 from contracts_support import hub_config, opportunity, submit
 from fastapi.testclient import TestClient
 
@@ -32,8 +31,7 @@ def client(contracts_org: RunningSandbox) -> Iterator[SalesforceClient]:
 def web(tmp_path: Path, contracts_org: RunningSandbox) -> Iterator[WebSetup]:
     with web_setup(tmp_path) as setup:
         setup.app_url = f"sqlite:///{tmp_path / 'app.db'}"
-        config = hub_config(contracts_org, setup.app_url, max_file_bytes=1000)
-        setup.config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        write_config(setup, hub_config(contracts_org, setup.app_url, max_file_bytes=1000))
         yield setup
         setup.client.assert_never_sent(SF_CLIENT_SECRET, SF_PASSWORD)
 

@@ -10,8 +10,7 @@ from pathlib import Path
 from urllib.parse import unquote_plus
 
 import pytest
-import yaml
-from api_support import SF_CLIENT_SECRET, SF_PASSWORD, WebSetup, web_setup
+from api_support import SF_CLIENT_SECRET, SF_PASSWORD, WebSetup, web_setup, write_config
 from fastapi.testclient import TestClient
 from renewals_support import renewals_config
 
@@ -23,8 +22,7 @@ from salesbridge.store.web_models import Role
 def web(tmp_path: Path, renewals_org: RunningSandbox) -> Iterator[WebSetup]:
     with web_setup(tmp_path) as setup:
         setup.app_url = f"sqlite:///{tmp_path / 'app.db'}"
-        config = renewals_config(renewals_org, setup.app_url)
-        setup.config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        write_config(setup, renewals_config(renewals_org, setup.app_url))
         yield setup
         setup.client.assert_never_sent(SF_CLIENT_SECRET, SF_PASSWORD)
 

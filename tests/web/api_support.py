@@ -138,15 +138,24 @@ def app_exec(url: str, sql: str, **params: Any) -> None:
     engine.dispose()
 
 
+def connections(org: RunningSandbox, app_url: str) -> dict[str, Any]:
+    """A config's ``connections`` to the sandbox org as its admin, and to the app database; the Salesforce
+    secrets are literals (masked on export)."""
+    return {"connections": {
+        "salesforce": {"login_url": org.url, "client_id": "salesbridge", "client_secret": SF_CLIENT_SECRET,
+                       "username": "admin@sandbox.example", "password": SF_PASSWORD, "verify": str(org.ca_path)},
+        "app": {"url": app_url}}}
+
+
+def write_config(setup: WebSetup, config: dict[str, Any]) -> None:
+    """Make ``config`` the web app's config file."""
+    setup.config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+
+
 def hub_config_data(org: RunningSandbox, app_url: str) -> dict[str, Any]:
-    """A two-way Lead flow against the sandbox; the Salesforce secrets are literals (masked on export)."""
+    """A two-way Lead flow against the sandbox."""
     return {
-        "connections": {
-            "salesforce": {"login_url": org.url, "client_id": "salesbridge",
-                           "client_secret": SF_CLIENT_SECRET, "username": "admin@sandbox.example",
-                           "password": SF_PASSWORD, "verify": str(org.ca_path)},
-            "app": {"url": app_url},
-        },
+        **connections(org, app_url),
         "flows": [{
             "name": "leads", "salesforce": "Lead", "table": "leads", "direction": "both",
             "key": {"salesforce_id_column": "sf_id"},

@@ -10,8 +10,7 @@ from pathlib import Path
 from urllib.parse import unquote_plus
 
 import pytest
-import yaml
-from api_support import SF_CLIENT_SECRET, SF_PASSWORD, WebSetup, web_setup
+from api_support import SF_CLIENT_SECRET, SF_PASSWORD, WebSetup, connections, web_setup, write_config
 from fastapi.testclient import TestClient
 
 from salesbridge.demo import demo_schema_file
@@ -33,12 +32,7 @@ def deals_org() -> Iterator[RunningSandbox]:
 def web(tmp_path: Path, deals_org: RunningSandbox) -> Iterator[WebSetup]:
     with web_setup(tmp_path) as setup:
         setup.app_url = f"sqlite:///{tmp_path / 'app.db'}"
-        config = with_deals({"connections": {
-            "salesforce": {"login_url": deals_org.url, "client_id": "salesbridge", "client_secret": SF_CLIENT_SECRET,
-                           "username": "admin@sandbox.example", "password": SF_PASSWORD,
-                           "verify": str(deals_org.ca_path)},
-            "app": {"url": setup.app_url}}}, "manual")
-        setup.config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        write_config(setup, with_deals(connections(deals_org, setup.app_url), "manual"))
         yield setup
         setup.client.assert_never_sent(SF_CLIENT_SECRET, SF_PASSWORD)
 

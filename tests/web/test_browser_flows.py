@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from api_support import PASSWORD, SF_CLIENT_SECRET, SF_PASSWORD, WebSetup, web_setup
+from api_support import PASSWORD, SF_CLIENT_SECRET, SF_PASSWORD, WebSetup, connections, web_setup, write_config
 from browser_support import WebServer, assert_focus_visible, assert_usable, shoot
 from playwright.sync_api import Page, expect
 
@@ -51,12 +50,7 @@ def flow_site(tmp_path: Path, org: RunningSandbox, add_recipe: Callable[[dict[st
               username: str) -> Iterator[tuple[WebSetup, str]]:
     """The web app under uvicorn with a config of one flow's recipe against ``org``, and an operator."""
     with web_setup(tmp_path) as setup, WebServer(setup) as server:
-        config = add_recipe({"connections": {
-            "salesforce": {"login_url": org.url, "client_id": "salesbridge", "client_secret": SF_CLIENT_SECRET,
-                           "username": "admin@sandbox.example", "password": SF_PASSWORD,
-                           "verify": str(org.ca_path)},
-            "app": {"url": f"sqlite:///{tmp_path / 'app.db'}"}}})
-        setup.config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        write_config(setup, add_recipe(connections(org, f"sqlite:///{tmp_path / 'app.db'}")))
         setup.add_user(username, Role.OPERATOR)
         yield setup, server.url
         setup.state.runs.wait(60)
